@@ -1,0 +1,44 @@
+# Quick start: `make demo` runs the engine on the bundled rules; `make test` runs the suite.
+# Both create .venv by themselves on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: demo test lint fmt-check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+demo: $(STAMP_RUN)
+	@echo "== policyengine check rules/"
+	$(BIN)/policyengine check rules/
+	@echo
+	@echo "== policyengine fmt --check rules/"
+	$(BIN)/policyengine fmt --check rules/
+	@echo
+	@echo "== policyengine compile rules/"
+	$(BIN)/policyengine compile rules/
+
+test: $(STAMP_TEST)
+	$(BIN)/python -m pytest
+	$(BIN)/ruff check policyengine tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/check_bench.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,25 @@
+"""Names, environment variables, limits and exit codes: the project's constants in one place."""
+
+from __future__ import annotations
+
+PROJECT = "policyengine"
+RULE_SUFFIX = ".policy"
+ISSUES_URL = "https://github.com/policyengine/policyengine/issues"
+
+# Environment variables.
+ENV_NO_COLOR = "NO_COLOR"
+ENV_FORCE_COLOR = "FORCE_COLOR"
+ENV_CACHE_DIR = "POLICYENGINE_CACHE_DIR"
+
+# Exit codes: a documented contract (docs/cli.md).
+EXIT_OK = 0
+EXIT_FAIL = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+# Bounds on input, so that hostile input ends in a diagnostic and not in exhaustion.
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_SYNTAX_ERRORS_PER_FILE = 50
+
+# clientToken: the service model allows 64 characters, older service versions 36.
+CLIENT_TOKEN_MAX = 36
