@@ -57,7 +57,8 @@ STATEMENT_KEYWORDS = (
     "description", "owner", "target", "select", "status", "include",
     "exclude", "role", "at", "token", "notify",
 )  # fmt: skip
-_ITEM_TERMINALS = frozenset(k.upper() for k in ITEM_KEYWORDS) | {"$END"}
+# Skipping one of these would swallow the next statement or item: restart there instead.
+_RESTART_TERMINALS = frozenset(k.upper() for k in (*ITEM_KEYWORDS, *STATEMENT_KEYWORDS)) | {"$END", "RBRACE"}
 
 _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
@@ -475,7 +476,7 @@ class _Recovery:
 
     def _on_error(self, exc: UnexpectedInput) -> bool:
         """Recover inside statement lists by skipping tokens; anything else restarts."""
-        if not isinstance(exc, UnexpectedToken) or exc.token.type in _ITEM_TERMINALS:
+        if not isinstance(exc, UnexpectedToken) or exc.token.type in _RESTART_TERMINALS:
             return False
         if self.syntax_errors >= MAX_SYNTAX_ERRORS_PER_FILE:
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,7 +76,10 @@ def read(path: str, shown: str | None = None) -> Source | Diagnostic:
         if os.path.isdir(path):
             return error(where, "E002", f"`{shown}` is a directory, not a rule file",
                          f"name a `{RULE_SUFFIX}` file, or give the directory to the command itself")
-        size = os.path.getsize(path)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return error(where, "E002", f"`{shown}` is not a regular file", f"name a `{RULE_SUFFIX}` file")
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             return error(where, "E004", f"`{shown}` is {size:,} bytes; rule files may be at most {MAX_FILE_BYTES:,}",
                          "split the rules into several files")

@@ -1,0 +1,62 @@
+"""Shared fixtures: running the CLI in-process, and golden files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from policyengine.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", help="Rewrite golden files from the current output.")
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
+    """Run `policyengine ARGS...` in this process; return exit status and output."""
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    def runner(*args: str, cwd: Path | None = None) -> Run:
+        old = os.getcwd()
+        if cwd is not None:
+            os.chdir(cwd)
+        try:
+            with pytest.raises(SystemExit) as exc:
+                main(list(args))
+        finally:
+            os.chdir(old)
+        captured = capsys.readouterr()
+        return Run(int(exc.value.code or 0), captured.out, captured.err)
+
+    return runner
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[Path, str], None]:
+    """Compare text with a golden file (or rewrite it with --update-goldens)."""
+    update = request.config.getoption("--update-goldens")
+
+    def check(path: Path, actual: str) -> None:
+        if update or not path.exists():
+            if not update:
+                pytest.fail(f"golden file {path} is missing; run pytest --update-goldens to create it")
+            path.write_text(actual, encoding="utf-8")
+            return
+        expected = path.read_text(encoding="utf-8")
+        assert actual == expected, f"{path} differs (run pytest --update-goldens if the change is intended)"
+
+    return check
