@@ -422,8 +422,9 @@ class _Recovery:
                 break
             start = resume
         if self.syntax_errors >= MAX_SYNTAX_ERRORS_PER_FILE:
+            last = self.diagnostics[-1].span
             self.diagnostics.append(
-                error(Span.whole_file(self.path), "E108",
+                error(Span(self.path, last.end_line, last.end_column, last.end_line, last.end_column), "E108",
                       f"stopped after {MAX_SYNTAX_ERRORS_PER_FILE} syntax errors in this file",
                       "fix the first errors and run again")
             )
@@ -560,7 +561,7 @@ class _Recovery:
         if tok.type == "STRING":
             found = "a string"
         elif tok.type in ("INT", "TIMESTAMP", "NAME"):
-            found = f"{_describe(tok.type)} `{word}`"
+            found = f"{_describe(tok.type).removeprefix('a ')} `{word}`"
         else:
             found = f"`{word}`"
         return error(span, "E104", f"unexpected {found}; expected {_expected(accepts)}", hint)

@@ -133,7 +133,7 @@ def _defaults(items: list[Any], reader: _Reader, diagnostics: list[Diagnostic]) 
             continue
         if first is not None:
             diagnostics.append(
-                error(item.span, "E208", "a file may have only one `defaults` block",
+                error(_keyword_span(item.span, "defaults"), "E208", "a file may have only one `defaults` block",
                       "merge the two blocks into one", Note(first.span, "the first one"))
             )
             continue
@@ -261,7 +261,8 @@ class _Reader:
             key = c.key.value if hasattr(c.key, "value") else c.key.text  # a string or a bare word
             rv = self.scopes.evaluate(self.path, c.value)
             if rv is not None and expect(rv, ("string",), f"the value of tag `{key}`", self.diagnostics):
-                block.criteria.append(("tag", (key, Text(value=rv.value, span=rv.span, origin=rv.origin)), c.span))
+                # The whole criterion: problems with the key and with the value are both reported there.
+                block.criteria.append(("tag", (key, Text(value=rv.value, span=c.span, origin=rv.origin)), c.span))
             return
         assert c.value is not None
         rv = self.scopes.evaluate(self.path, c.value)
@@ -383,3 +384,8 @@ def _rule(item: RuleDecl, block: _Block, defaults: _Block, base: Exclusions, dia
 
 def _has_target_statement(item: RuleDecl) -> bool:
     return any(getattr(s, "keyword", None) and s.keyword.text in ("target", "select") for s in item.statements)
+
+
+def _keyword_span(span: Span, keyword: str) -> Span:
+    """The span of the keyword that starts a block (not the whole block)."""
+    return Span(span.file, span.line, span.column, span.line, span.column + len(keyword))
