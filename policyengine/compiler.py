@@ -75,8 +75,7 @@ class Unresolved:
 
     def to_json(self) -> dict[str, Any]:
         """The shape of `compile --format json`'s `unresolved` entries."""
-        return {"rule": self.rule, "file": self.file, "line": self.line, "selector": self.selector,
-                "args": self.args}
+        return {"rule": self.rule, "file": self.file, "line": self.line, "selector": self.selector, "args": self.args}
 
 
 @dataclass
@@ -122,10 +121,14 @@ def compile_rules(rules: list[Rule], skip: frozenset[str] = frozenset()) -> Comp
             first = targeted.setdefault(target.arn, (rule.name, target.span))
             if first[0] != rule.name:
                 out.diagnostics.append(
-                    warning(target.span, "W004", f"`{first[0]}` targets this image too",
-                            "Image Builder runs one lifecycle execution per image at a time, and the second"
-                            " request would undo or repeat the first: target each image from one rule",
-                            Note(first[1], f"targeted by `{first[0]}` here"))
+                    warning(
+                        target.span,
+                        "W004",
+                        f"`{first[0]}` targets this image too",
+                        "Image Builder runs one lifecycle execution per image at a time, and the second"
+                        " request would undo or repeat the first: target each image from one rule",
+                        Note(first[1], f"targeted by `{first[0]}` here"),
+                    )
                 )
     out.diagnostics = _dedupe(out.diagnostics)
     return out

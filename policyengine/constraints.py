@@ -32,44 +32,88 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
     include, status = rule.include, rule.status
     if rule.role and not include:
         span, notes = _where(rule, rule.role.span, "`role`")
-        out.append(error(span, "E406", "`role` is given without `include`",
-                         "Image Builder uses the execution role only to act on included resources: add "
-                         "`include amis` (or what the rule should reach), or remove `role`", *notes))
+        out.append(
+            error(
+                span,
+                "E406",
+                "`role` is given without `include`",
+                "Image Builder uses the execution role only to act on included resources: add "
+                "`include amis` (or what the rule should reach), or remove `role`",
+                *notes,
+            )
+        )
     if include and not rule.role:
         span, notes = _where(rule, include.span, "`include`")
-        out.append(error(span, "E406", "`include` needs an execution `role`",
-                         "add `role \"arn:aws:iam::ACCOUNT:role/NAME\"` (or in `defaults`)", *notes))
+        out.append(
+            error(
+                span,
+                "E406",
+                "`include` needs an execution `role`",
+                'add `role "arn:aws:iam::ACCOUNT:role/NAME"` (or in `defaults`)',
+                *notes,
+            )
+        )
     if include and include.snapshots and not include.amis:
         span, notes = _where(rule, include.span, "`include`")
-        out.append(error(span, "E407", "`include snapshots` needs `include amis`",
-                         "write `include amis, snapshots`", *notes))
+        out.append(
+            error(span, "E407", "`include snapshots` needs `include amis`", "write `include amis, snapshots`", *notes)
+        )
     if include and status and status is not Status.DELETED and (include.snapshots or include.containers):
         kinds = " and ".join(k for k in ("snapshots", "containers") if getattr(include, k))
         span, notes = _where(rule, include.span, "`include`")
-        out.append(error(span, "E408", f"{kinds} can be included only with `status deleted`",
-                         f"`status {status.value}` applies to AMIs only: write `include amis`", *notes))
+        out.append(
+            error(
+                span,
+                "E408",
+                f"{kinds} can be included only with `status deleted`",
+                f"`status {status.value}` applies to AMIs only: write `include amis`",
+                *notes,
+            )
+        )
     if status is Status.DELETED and not include and rule.status_span:
-        out.append(error(rule.status_span, "E409", "`status deleted` needs `include`",
-                         "say what to delete with the image: `include amis, snapshots` (and `containers`), "
-                         "with a `role`"))
+        out.append(
+            error(
+                rule.status_span,
+                "E409",
+                "`status deleted` needs `include`",
+                "say what to delete with the image: `include amis, snapshots` (and `containers`), with a `role`",
+            )
+        )
     if rule.at and status and status is not Status.DEPRECATED:
-        out.append(error(rule.at.span, "E410", f"`at` cannot be used with `status {status.value}`",
-                         "Image Builder schedules only deprecation: remove `at`, or use `status deprecated`"))
+        out.append(
+            error(
+                rule.at.span,
+                "E410",
+                f"`at` cannot be used with `status {status.value}`",
+                "Image Builder schedules only deprecation: remove `at`, or use `status deprecated`",
+            )
+        )
     excl = rule.exclusions
     if excl and not (include and include.amis):
         span, notes = _where(rule, excl.spans[-1], "`exclude`")
-        out.append(warning(span, "W001", "exclusion criteria have no effect without `include amis`",
-                           "Image Builder applies exclusions only to included AMIs: add `include amis`, "
-                           "or remove the `exclude`", *notes))
+        out.append(
+            warning(
+                span,
+                "W001",
+                "exclusion criteria have no effect without `include amis`",
+                "Image Builder applies exclusions only to included AMIs: add `include amis`, or remove the `exclude`",
+                *notes,
+            )
+        )
     regions = [(r.value, r.span) for r in (excl.regions if excl else [])]
     regions += [(t.arn.split(":")[3], t.span) for t in rule.targets if t.arn.count(":") >= 5]
     for region, span in regions:
         if region and region not in known_regions():
             out.append(_unknown_region(region, span))  # at its own place: defaults report once
     if rule.token and len(rule.token.value) > 36:
-        out.append(warning(rule.token.span, "W005", f"the token has {len(rule.token.value)} characters;"
-                           " older Image Builder versions accept at most 36",
-                           "use a token of at most 36 characters"))
+        out.append(
+            warning(
+                rule.token.span,
+                "W005",
+                f"the token has {len(rule.token.value)} characters; older Image Builder versions accept at most 36",
+                "use a token of at most 36 characters",
+            )
+        )
     return out
 
 
@@ -78,5 +122,10 @@ def _unknown_region(region: str, span: Span) -> Diagnostic:
     partition = region_pattern_match(region)
     if hint is None and partition:
         hint = f"it has the form of a region of partition `{partition}`: if it is new, upgrade botocore"
-    return warning(span, "W002", f"no AWS partition knows the region `{region}`; the service does not check"
-                   " region names, so a misspelt one silently never matches", hint or "check the region name")
+    return warning(
+        span,
+        "W002",
+        f"no AWS partition knows the region `{region}`; the service does not check"
+        " region names, so a misspelt one silently never matches",
+        hint or "check the region name",
+    )

@@ -29,7 +29,6 @@ from .syntax import (
     ListValue,
     ParsedFile,
     Ref,
-    RuleDecl,
     Statement,
     StatusStatement,
     Str,
@@ -121,13 +120,17 @@ class _Formatter:
     def _exclude(self, indent: int, st: ExcludeStatement) -> None:
         head = f"{st.keyword.text} {st.resource.text} when "
         inline = head + " ".join(
-            ([_criterion(st.criteria[0])] + [f"{j.text} {_criterion(c)}" for j, c in zip(st.joiners, st.criteria[1:])])
+            [_criterion(st.criteria[0])]
+            + [f"{j.text} {_criterion(c)}" for j, c in zip(st.joiners, st.criteria[1:], strict=False)]
         )
-        if self._fits(indent, inline) and not self._comment_inside(st.span):
+        # A comment after the last `or` trails the last line either way, so only comments
+        # before it force one criterion a line (this keeps formatting idempotent).
+        last = st.joiners[-1].span if st.joiners else st.span
+        if self._fits(indent, inline) and not self._comment_between(_pos(st.span), _pos(last)):
             self.lines.append(_Line(indent, inline, _pos(st.span)))
             return
         self._criterion_lines(indent, head, st.criteria[0], _pos(st.span))
-        for joiner, criterion in zip(st.joiners, st.criteria[1:]):
+        for joiner, criterion in zip(st.joiners, st.criteria[1:], strict=False):
             self._criterion_lines(indent + 1, f"{joiner.text} ", criterion, _pos(joiner.span))
 
     def _criterion_lines(self, indent: int, prefix: str, c: Criterion, src: Pos) -> None:
@@ -171,8 +174,9 @@ class _Formatter:
         return len(INDENT) * indent + len(text) <= WIDTH
 
     def _comment_inside(self, span: object) -> bool:
-        start = (span.line, span.column)  # type: ignore[attr-defined]
-        end = (span.end_line, span.end_column)  # type: ignore[attr-defined]
+        return self._comment_between(_pos(span), (span.end_line, span.end_column))  # type: ignore[attr-defined]
+
+    def _comment_between(self, start: Pos, end: Pos) -> bool:
         i = bisect.bisect_left(self.comment_pos, start)
         return i < len(self.comment_pos) and self.comment_pos[i] < end
 

@@ -7,7 +7,7 @@ or the service model) are still reported where the user wrote the value.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
@@ -23,7 +23,7 @@ def _span_text(span: Span) -> str:
 SpanField = Annotated[Span, PlainSerializer(_span_text, return_type=str)]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """The state a rule sets."""
 
     AVAILABLE = "available"

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -176,7 +176,7 @@ class _Builder(Transformer[Token, Any]):
                         Span(self.file, span.line, col, span.line, col + 2),
                         "E103",
                         f"invalid escape sequence `\\{esc}` in a string",
-                        'strings take JSON\'s escapes only: \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX;'
+                        "strings take JSON's escapes only: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX;"
                         " write a backslash as \\\\",
                     )
                 )
@@ -186,8 +186,12 @@ class _Builder(Transformer[Token, Any]):
             value.encode("utf-8")
         except UnicodeEncodeError:
             self.diagnostics.append(
-                error(span, "E103", "a `\\u` escape in this string is half of a surrogate pair",
-                      "write the character itself, or both halves of the pair (\\uD83D\\uDE00)")
+                error(
+                    span,
+                    "E103",
+                    "a `\\u` escape in this string is half of a surrogate pair",
+                    "write the character itself, or both halves of the pair (\\uD83D\\uDE00)",
+                )
             )
             value = value.encode("utf-8", "replace").decode("utf-8")
         return Str(value, raw, span)
@@ -295,9 +299,13 @@ class _Builder(Transformer[Token, Any]):
         value, problem = parse_timestamp(raw)
         if problem:
             self.diagnostics.append(
-                error(span, "E305", f"invalid timestamp `{raw}`: {problem}",
-                      "write RFC 3339, such as 2027-01-01T00:00:00Z or 2027-01-01T09:30:00+02:00,"
-                      " or a date such as 2027-01-01 (midnight UTC)")
+                error(
+                    span,
+                    "E305",
+                    f"invalid timestamp `{raw}`: {problem}",
+                    "write RFC 3339, such as 2027-01-01T00:00:00Z or 2027-01-01T09:30:00+02:00,"
+                    " or a date such as 2027-01-01 (midnight UTC)",
+                )
             )
         return Timestamp(value, raw, span)
 
@@ -329,7 +337,7 @@ def parse_timestamp(raw: str) -> tuple[datetime | None, str | None]:
     year, month, day, hour, minute, second, frac, z, sign, oh, om = m.groups()
     try:
         if hour is None:
-            return datetime(int(year), int(month), int(day), tzinfo=timezone.utc), None
+            return datetime(int(year), int(month), int(day), tzinfo=UTC), None
         offset = timedelta(0)
         if not z:
             if int(oh) > 23 or int(om) > 59:
@@ -424,9 +432,12 @@ class _Recovery:
         if self.syntax_errors >= MAX_SYNTAX_ERRORS_PER_FILE:
             last = self.diagnostics[-1].span
             self.diagnostics.append(
-                error(Span(self.path, last.end_line, last.end_column, last.end_line, last.end_column), "E108",
-                      f"stopped after {MAX_SYNTAX_ERRORS_PER_FILE} syntax errors in this file",
-                      "fix the first errors and run again")
+                error(
+                    Span(self.path, last.end_line, last.end_column, last.end_line, last.end_column),
+                    "E108",
+                    f"stopped after {MAX_SYNTAX_ERRORS_PER_FILE} syntax errors in this file",
+                    "fix the first errors and run again",
+                )
             )
         self._mark_broken()
         return ParsedFile(self.path, self.items, self.comments, _dedupe(self.diagnostics))
@@ -470,9 +481,8 @@ class _Recovery:
         offset = self._offset(line, column)
         if isinstance(exc, UnexpectedCharacters):
             self._add(self._unexpected_character(offset, line, column, exc))
-        elif isinstance(exc, UnexpectedToken):
-            if not self._continues_skip(exc.token):
-                self._add(self._unexpected_token(exc, line, column))
+        elif isinstance(exc, UnexpectedToken) and not self._continues_skip(exc.token):
+            self._add(self._unexpected_token(exc, line, column))
         return offset
 
     def _on_error(self, exc: UnexpectedInput) -> bool:
@@ -542,15 +552,27 @@ class _Recovery:
         word = str(tok.value)
         statement_terminals = {k.upper() for k in STATEMENT_KEYWORDS}
         if accepts == {"NAME"} and re.fullmatch(r"[a-z]+", word):
-            return error(span, "E105", f"`{word}` is a keyword and cannot be used as a name",
-                         f"choose another name, such as `{word}_`")
+            return error(
+                span,
+                "E105",
+                f"`{word}` is a keyword and cannot be used as a name",
+                f"choose another name, such as `{word}_`",
+            )
         if tok.type == "NAME" and accepts & statement_terminals:
             choices = [k for k in STATEMENT_KEYWORDS if k.upper() in accepts]
-            return error(span, "E106", f"unknown statement `{word}`",
-                         did_you_mean(word, choices, f"a statement starts with one of {one_of(choices)}"))
+            return error(
+                span,
+                "E106",
+                f"unknown statement `{word}`",
+                did_you_mean(word, choices, f"a statement starts with one of {one_of(choices)}"),
+            )
         if tok.type == "NAME" and accepts & {"RULE", "LET"}:
-            return error(span, "E106", f"unknown item `{word}`",
-                         did_you_mean(word, ITEM_KEYWORDS, f"a file holds {one_of(ITEM_KEYWORDS)} items"))
+            return error(
+                span,
+                "E106",
+                f"unknown item `{word}`",
+                did_you_mean(word, ITEM_KEYWORDS, f"a file holds {one_of(ITEM_KEYWORDS)} items"),
+            )
         hint = None
         if accepts & {"OR", "AND"} and word == ",":
             hint = "exclusion criteria are joined with `or`"

@@ -75,13 +75,23 @@ def resolve(ws: Workspace) -> Resolved:
             name = item.name.value
             if not RULE_NAME.fullmatch(name):
                 diagnostics.append(
-                    error(item.name.span, "E306", f"invalid rule name {item.name.raw}",
-                          "a rule name starts with a letter or digit and has at most 128 letters, digits, `.`, `_` and `-`")
+                    error(
+                        item.name.span,
+                        "E306",
+                        f"invalid rule name {item.name.raw}",
+                        "a rule name starts with a letter or digit and has at most 128 letters, digits,"
+                        " `.`, `_` and `-`",
+                    )
                 )
             elif name in names:
                 diagnostics.append(
-                    error(item.name.span, "E207", f"a rule named `{name}` already exists",
-                          "rule names are unique across every file of a run", Note(names[name], "first defined here"))
+                    error(
+                        item.name.span,
+                        "E207",
+                        f"a rule named `{name}` already exists",
+                        "rule names are unique across every file of a run",
+                        Note(names[name], "first defined here"),
+                    )
                 )
                 continue
             names[name] = item.name.span
@@ -109,11 +119,15 @@ def _check_import_cycles(ws: Workspace, diagnostics: list[Diagnostic]) -> None:
         stack.append(path)
         for index, target in sorted(graph.get(path, [])):
             if state.get(target) == 1:
-                cycle = stack[stack.index(target) :] + [target]
+                cycle = [*stack[stack.index(target) :], target]
                 item = ws.files[path].items[index]
                 diagnostics.append(
-                    error(item.span, "E206", "import cycle: " + " -> ".join(cycle),
-                          "move the shared `let` bindings into a file that imports nothing")
+                    error(
+                        item.span,
+                        "E206",
+                        "import cycle: " + " -> ".join(cycle),
+                        "move the shared `let` bindings into a file that imports nothing",
+                    )
                 )
             elif target not in state:
                 visit(target)
@@ -133,8 +147,13 @@ def _defaults(items: list[Any], reader: _Reader, diagnostics: list[Diagnostic]) 
             continue
         if first is not None:
             diagnostics.append(
-                error(_keyword_span(item.span, "defaults"), "E208", "a file may have only one `defaults` block",
-                      "merge the two blocks into one", Note(first.span, "the first one"))
+                error(
+                    _keyword_span(item.span, "defaults"),
+                    "E208",
+                    "a file may have only one `defaults` block",
+                    "merge the two blocks into one",
+                    Note(first.span, "the first one"),
+                )
             )
             continue
         first = item
@@ -156,15 +175,24 @@ class _Reader:
         keyword = st.keyword.text
         if in_defaults and keyword not in DEFAULTS_ALLOWED:
             self.diagnostics.append(
-                error(st.keyword.span, "E411", f"`{keyword}` cannot be set in `defaults`",
-                      f"defaults may set {one_of(DEFAULTS_ALLOWED)}; set `{keyword}` in each rule")
+                error(
+                    st.keyword.span,
+                    "E411",
+                    f"`{keyword}` cannot be set in `defaults`",
+                    f"defaults may set {one_of(DEFAULTS_ALLOWED)}; set `{keyword}` in each rule",
+                )
             )
             return
         if keyword in SINGLE:
             if keyword in block.seen:
                 self.diagnostics.append(
-                    error(st.keyword.span, "E403", f"`{keyword}` is given twice",
-                          "keep one of them", Note(block.seen[keyword], "first given here"))
+                    error(
+                        st.keyword.span,
+                        "E403",
+                        f"`{keyword}` is given twice",
+                        "keep one of them",
+                        Note(block.seen[keyword], "first given here"),
+                    )
                 )
                 return
             block.seen[keyword] = st.span
@@ -191,8 +219,13 @@ class _Reader:
                 duplicate = next((t for t in block.targets if t.arn == item.value), None)
                 if duplicate:
                     self.diagnostics.append(
-                        warning(item.span, "W003", f"`{item.value}` is already a target of this rule",
-                                "remove the repeated target", Note(duplicate.span, "first listed here"))
+                        warning(
+                            item.span,
+                            "W003",
+                            f"`{item.value}` is already a target of this rule",
+                            "remove the repeated target",
+                            Note(duplicate.span, "first listed here"),
+                        )
                     )
                     continue
                 block.targets.append(Target(arn=item.value, span=item.span, origin=item.origin))
@@ -209,8 +242,12 @@ class _Reader:
         word = st.status.text
         if word not in STATUS_WORDS:
             self.diagnostics.append(
-                error(st.status.span, "E302", f"unknown status `{word}`",
-                      did_you_mean(word, STATUS_WORDS, f"a status is {one_of(STATUS_WORDS)}"))
+                error(
+                    st.status.span,
+                    "E302",
+                    f"unknown status `{word}`",
+                    did_you_mean(word, STATUS_WORDS, f"a status is {one_of(STATUS_WORDS)}"),
+                )
             )
             return
         block.values["status"] = (Status(word), st.status.span)
@@ -222,25 +259,41 @@ class _Reader:
                 named[word.text] = True
             else:
                 self.diagnostics.append(
-                    error(word.span, "E303", f"unknown resource kind `{word.text}`",
-                          did_you_mean(word.text, RESOURCES, f"include takes {one_of(RESOURCES)}"))
+                    error(
+                        word.span,
+                        "E303",
+                        f"unknown resource kind `{word.text}`",
+                        did_you_mean(word.text, RESOURCES, f"include takes {one_of(RESOURCES)}"),
+                    )
                 )
         block.values["include"] = Include(span=st.span, **named)
 
     def _exclude(self, st: ExcludeStatement, block: _Block) -> None:
         resource = st.resource.text
         if resource != "amis":
+            hint: str | None
             if resource in RESOURCES:
-                message, hint = f"`{resource}` cannot be excluded", "Image Builder's exclusion rules apply to AMIs only: write `exclude amis when ...` (the snapshots of an excluded AMI are kept with it)"
+                message, hint = (
+                    f"`{resource}` cannot be excluded",
+                    "Image Builder's exclusion rules apply to AMIs only: write `exclude amis when ...`"
+                    " (the snapshots of an excluded AMI are kept with it)",
+                )
             else:
-                message, hint = f"unknown resource kind `{resource}`", did_you_mean(resource, ["amis"], "write `exclude amis when ...`")
+                message, hint = (
+                    f"unknown resource kind `{resource}`",
+                    did_you_mean(resource, ["amis"], "write `exclude amis when ...`"),
+                )
             self.diagnostics.append(error(st.resource.span, "E412" if resource in RESOURCES else "E303", message, hint))
         for joiner in st.joiners:
             if joiner.text == "and":
                 self.diagnostics.append(
-                    error(joiner.span, "E404", "exclusion criteria are joined with `or`, never `and`",
-                          "Image Builder keeps an AMI that meets ANY criterion; write `or`, or narrow the rule's "
-                          "targets instead")
+                    error(
+                        joiner.span,
+                        "E404",
+                        "exclusion criteria are joined with `or`, never `and`",
+                        "Image Builder keeps an AMI that meets ANY criterion; write `or`, or narrow the rule's "
+                        "targets instead",
+                    )
                 )
         block.exclude_spans.append(st.span)
         for criterion in st.criteria:
@@ -249,8 +302,12 @@ class _Reader:
     def _criterion(self, c: Criterion, block: _Block) -> None:
         if c.kind == "not":
             self.diagnostics.append(
-                error(c.span, "E405", "an exclusion criterion cannot be negated",
-                      "Image Builder has no `not`: exclude what must stay instead, or narrow the rule's targets")
+                error(
+                    c.span,
+                    "E405",
+                    "an exclusion criterion cannot be negated",
+                    "Image Builder has no `not`: exclude what must stay instead, or narrow the rule's targets",
+                )
             )
             return
         if c.kind == "public":
@@ -277,7 +334,7 @@ class _Reader:
         example = '["eu-west-1"]' if c.kind == "region" else '["111122223333"]'
         if not expect(rv, ("list",), what, self.diagnostics, f"write a list, such as {example}"):
             return
-        hint = "write account ids as strings, such as \"111122223333\"" if c.kind == "shared" else None
+        hint = 'write account ids as strings, such as "111122223333"' if c.kind == "shared" else None
         for item in strings(rv, what, self.diagnostics, hint) or ():
             block.criteria.append((c.kind, Text(value=item.value, span=item.span, origin=item.origin), c.span))
 
@@ -289,8 +346,13 @@ class _Reader:
             name = arg.name.text
             if name in args or name in spans:
                 self.diagnostics.append(
-                    error(arg.name.span, "E413", f"argument `{name}` is given twice", "keep one of them",
-                          Note(spans[name], "first given here"))
+                    error(
+                        arg.name.span,
+                        "E413",
+                        f"argument `{name}` is given twice",
+                        "keep one of them",
+                        Note(spans[name], "first given here"),
+                    )
                 )
                 continue
             spans[name] = arg.span
@@ -325,38 +387,62 @@ def _merge_exclusions(
                 last = data
             elif (last.value, last.unit) != (data.value, data.unit):
                 diagnostics.append(
-                    error(span, "E310", f"a second, different `launched within` window ({data.value} {data.unit.lower()}"
-                          f" after {last.value} {last.unit.lower()})",
-                          "Image Builder takes one last-launched window per request: keep one",
-                          Note(last.span, "the other window"))
+                    error(
+                        span,
+                        "E310",
+                        f"a second, different `launched within` window ({data.value} {data.unit.lower()}"
+                        f" after {last.value} {last.unit.lower()})",
+                        "Image Builder takes one last-launched window per request: keep one",
+                        Note(last.span, "the other window"),
+                    )
                 )
         else:
             key, text = data
             if key in tags and tags[key].value != text.value:
                 diagnostics.append(
-                    error(span, "E309", f"tag `{key}` is given two values (\"{tags[key].value}\" and \"{text.value}\")",
-                          "an AMI tag key can be matched against one value only; keep one",
-                          Note(tags[key].span, "the other value"))
+                    error(
+                        span,
+                        "E309",
+                        f'tag `{key}` is given two values ("{tags[key].value}" and "{text.value}")',
+                        "an AMI tag key can be matched against one value only; keep one",
+                        Note(tags[key].span, "the other value"),
+                    )
                 )
             elif key not in tags:
                 tags[key] = text
-    return Exclusions(public=public, regions=regions, shared_accounts=shared, last_launched=last, tags=tags,
-                      spans=[*base.spans, *spans])
+    return Exclusions(
+        public=public,
+        regions=regions,
+        shared_accounts=shared,
+        last_launched=last,
+        tags=tags,
+        spans=[*base.spans, *spans],
+    )
 
 
-def _rule(item: RuleDecl, block: _Block, defaults: _Block, base: Exclusions, diagnostics: list[Diagnostic]) -> Rule | None:
+def _rule(
+    item: RuleDecl, block: _Block, defaults: _Block, base: Exclusions, diagnostics: list[Diagnostic]
+) -> Rule | None:
     values = {**{k: v for k, v in defaults.values.items() if k in DEFAULTS_ALLOWED}, **block.values}
     exclusions = _merge_exclusions(base, block.criteria, block.exclude_spans, diagnostics)
     status = values.get("status")
     if status is None and "status" not in block.seen and not item.broken:
         diagnostics.append(
-            error(item.name.span, "E401", f"rule `{item.name.value}` has no `status`",
-                  f"add `status` with {one_of(STATUS_WORDS)}")
+            error(
+                item.name.span,
+                "E401",
+                f"rule `{item.name.value}` has no `status`",
+                f"add `status` with {one_of(STATUS_WORDS)}",
+            )
         )
     if not block.targets and not block.selectors and not item.broken and not _has_target_statement(item):
         diagnostics.append(
-            error(item.name.span, "E402", f"rule `{item.name.value}` has no `target` or `select`",
-                  "add `target \"arn:aws:imagebuilder:...\"` or `select images(...)`")
+            error(
+                item.name.span,
+                "E402",
+                f"rule `{item.name.value}` has no `target` or `select`",
+                'add `target "arn:aws:imagebuilder:..."` or `select images(...)`',
+            )
         )
     notify: list[Call] = []
     for call in [*defaults.notify, *block.notify]:

@@ -8,7 +8,7 @@ of use, with a note pointing at the definition.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import Diagnostic, Note, Span, error
@@ -57,7 +57,7 @@ class RV:
 
 def format_time(value: datetime) -> str:
     """A time in UTC with a `Z`, as the request and the JSON output write it."""
-    utc = value.astimezone(timezone.utc)
+    utc = value.astimezone(UTC)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
     if utc.microsecond:
         text += f".{utc.microsecond:06d}".rstrip("0")
@@ -89,8 +89,13 @@ class Scopes:
                 first = names.get(item.name.text)
                 if first:
                     self.diagnostics.append(
-                        error(item.name.span, "E202", f"`{item.name.text}` is already bound in this file",
-                              "rename one of the two bindings", Note(first.name.span, "first bound here"))
+                        error(
+                            item.name.span,
+                            "E202",
+                            f"`{item.name.text}` is already bound in this file",
+                            "rename one of the two bindings",
+                            Note(first.name.span, "first bound here"),
+                        )
                     )
                 else:
                     names[item.name.text] = item
@@ -109,14 +114,24 @@ class Scopes:
             for name, let in self.local.get(target, {}).items():
                 if name in local:
                     self.diagnostics.append(
-                        error(local[name].name.span, "E203", f"`{name}` is also bound by `import \"{item.path.value}\"`",
-                              "rename the local binding", Note(let.name.span, "the imported binding"))
+                        error(
+                            local[name].name.span,
+                            "E203",
+                            f'`{name}` is also bound by `import "{item.path.value}"`',
+                            "rename the local binding",
+                            Note(let.name.span, "the imported binding"),
+                        )
                     )
                 elif name in names and names[name][0] != target:
                     self.diagnostics.append(
-                        error(item.path.span, "E204", f"`{name}` is bound by two imports",
-                              "rename it in one of the imported files",
-                              Note(via[name].path.span, "also imported here"), Note(let.name.span, "bound here"))
+                        error(
+                            item.path.span,
+                            "E204",
+                            f"`{name}` is bound by two imports",
+                            "rename it in one of the imported files",
+                            Note(via[name].path.span, "also imported here"),
+                            Note(let.name.span, "bound here"),
+                        )
                     )
                 else:
                     names[name] = (target, let)
@@ -135,8 +150,12 @@ class Scopes:
             home, let = self.imported[path][ref.name]
         if let is None:
             self.diagnostics.append(
-                error(ref.span, "E201", f"`{ref.name}` is not defined",
-                      did_you_mean(ref.name, self.names(path), "bind it with `let`, or import the file that does"))
+                error(
+                    ref.span,
+                    "E201",
+                    f"`{ref.name}` is not defined",
+                    did_you_mean(ref.name, self.names(path), "bind it with `let`, or import the file that does"),
+                )
             )
             return None
         value = self.binding(home, let)
@@ -148,10 +167,14 @@ class Scopes:
         if key in self._values:
             return self._values[key]
         if key in self._active:
-            cycle = self._active[self._active.index(key) :] + [key]
+            cycle = [*self._active[self._active.index(key) :], key]
             self.diagnostics.append(
-                error(let.name.span, "E209", "these bindings refer to each other: "
-                      + " -> ".join(name for _, name in cycle), "bind one of them to a literal value")
+                error(
+                    let.name.span,
+                    "E209",
+                    "these bindings refer to each other: " + " -> ".join(name for _, name in cycle),
+                    "bind one of them to a literal value",
+                )
             )
             self._values[key] = None
             return None
@@ -181,8 +204,12 @@ class Scopes:
             unit = UNITS.get(value.unit.text)
             if unit is None:
                 self.diagnostics.append(
-                    error(value.unit.span, "E304", f"unknown duration unit `{value.unit.text}`",
-                          did_you_mean(value.unit.text, UNITS, "write days, weeks, months or years"))
+                    error(
+                        value.unit.span,
+                        "E304",
+                        f"unknown duration unit `{value.unit.text}`",
+                        did_you_mean(value.unit.text, UNITS, "write days, weeks, months or years"),
+                    )
                 )
                 return None
             return RV("duration", (value.value, unit), value.span)
@@ -195,7 +222,9 @@ class Scopes:
     def _list(self, path: str, value: ListValue) -> RV | None:
         if not value.items:
             self.diagnostics.append(
-                error(value.span, "E307", "a list cannot be empty", "give at least one value, or leave the statement out")
+                error(
+                    value.span, "E307", "a list cannot be empty", "give at least one value, or leave the statement out"
+                )
             )
             return None
         items: list[RV] = []
@@ -223,9 +252,7 @@ def expect(rv: RV, kinds: tuple[str, ...], what: str, diagnostics: list[Diagnost
     wanted = " or ".join(KIND_NAMES[k] for k in kinds)
     if hint is None and rv.kind == "int" and "string" in kinds:
         hint = "write it in double quotes"
-    diagnostics.append(
-        error(rv.span, "E301", f"{what} takes {wanted}, not {KIND_NAMES[rv.kind]}", hint, *rv.notes())
-    )
+    diagnostics.append(error(rv.span, "E301", f"{what} takes {wanted}, not {KIND_NAMES[rv.kind]}", hint, *rv.notes()))
     return False
 
 

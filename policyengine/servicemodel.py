@@ -36,7 +36,7 @@ class Violation:
 
 
 def botocore_data_dir() -> Path:
-    """botocore's data directory, found without importing botocore."""
+    """Botocore's data directory, found without importing botocore."""
     spec = importlib.util.find_spec("botocore")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("botocore is not installed")
@@ -59,7 +59,7 @@ def service_model(service: str = SERVICE) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def partitions() -> list[dict[str, Any]]:
-    """botocore's partition data: each partition's id, region pattern and known regions."""
+    """Botocore's partition data: each partition's id, region pattern and known regions."""
     return _load_json(botocore_data_dir() / "partitions")["partitions"]  # type: ignore[no-any-return]
 
 
@@ -129,12 +129,10 @@ def _check(value: Any, name: str, path: Path_) -> Iterator[Violation]:
         low, high = shape.get("min"), shape.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
             yield Violation(path, "E315", f"{value} is out of range: {_range(low, high)}", name)
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            yield Violation(path, "E316", f"expected true or false, found {type(value).__name__}", name)
-    elif kind == "timestamp":
-        if not isinstance(value, datetime) and not (isinstance(value, str) and _is_time(value)):
-            yield Violation(path, "E316", f"expected a timestamp, found {value!r}", name)
+    elif kind == "boolean" and not isinstance(value, bool):
+        yield Violation(path, "E316", f"expected true or false, found {type(value).__name__}", name)
+    elif kind == "timestamp" and not isinstance(value, datetime) and not (isinstance(value, str) and _is_time(value)):
+        yield Violation(path, "E316", f"expected a timestamp, found {value!r}", name)
 
 
 def _structure(value: Any, shape: dict[str, Any], name: str, path: Path_) -> Iterator[Violation]:

@@ -46,8 +46,12 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
             files = sorted(_walk(path))
             if not files:
                 diagnostics.append(
-                    error(Span.whole_file(shown), "E005", f"no `{RULE_SUFFIX}` files in directory `{shown}`",
-                          f"rule files end in `{RULE_SUFFIX}`; name a directory that holds some")
+                    error(
+                        Span.whole_file(shown),
+                        "E005",
+                        f"no `{RULE_SUFFIX}` files in directory `{shown}`",
+                        f"rule files end in `{RULE_SUFFIX}`; name a directory that holds some",
+                    )
                 )
             for file in files:
                 add(file)
@@ -74,22 +78,34 @@ def read(path: str, shown: str | None = None) -> Source | Diagnostic:
     where = Span.whole_file(shown)
     try:
         if os.path.isdir(path):
-            return error(where, "E002", f"`{shown}` is a directory, not a rule file",
-                         f"name a `{RULE_SUFFIX}` file, or give the directory to the command itself")
+            return error(
+                where,
+                "E002",
+                f"`{shown}` is a directory, not a rule file",
+                f"name a `{RULE_SUFFIX}` file, or give the directory to the command itself",
+            )
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             return error(where, "E002", f"`{shown}` is not a regular file", f"name a `{RULE_SUFFIX}` file")
         size = info.st_size
         if size > MAX_FILE_BYTES:
-            return error(where, "E004", f"`{shown}` is {size:,} bytes; rule files may be at most {MAX_FILE_BYTES:,}",
-                         "split the rules into several files")
+            return error(
+                where,
+                "E004",
+                f"`{shown}` is {size:,} bytes; rule files may be at most {MAX_FILE_BYTES:,}",
+                "split the rules into several files",
+            )
         with open(path, "rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return error(where, "E001", f"`{shown}` does not exist", "check the path for typos")
     except OSError as exc:
-        return error(where, "E002", f"`{shown}` cannot be read: {exc.strerror or exc}",
-                     "check that the file exists and is readable")
+        return error(
+            where,
+            "E002",
+            f"`{shown}` cannot be read: {exc.strerror or exc}",
+            "check that the file exists and is readable",
+        )
     return decode(data, shown)
 
 
@@ -110,6 +126,10 @@ def decode(data: bytes, shown: str) -> Source | Diagnostic:
         text = text[1:]
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        return error(Span(shown, line, 1, line, 1), "E003", f"`{shown}` contains a NUL byte: it is not a text file",
-                     f"name only `{RULE_SUFFIX}` text files")
+        return error(
+            Span(shown, line, 1, line, 1),
+            "E003",
+            f"`{shown}` contains a NUL byte: it is not a text file",
+            f"name only `{RULE_SUFFIX}` text files",
+        )
     return Source(shown, text)

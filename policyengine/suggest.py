@@ -27,7 +27,7 @@ def did_you_mean(word: str, choices: Iterable[str], fallback: str | None = None)
 
 
 def one_of(choices: Iterable[str]) -> str:
-    """"`a`, `b` or `c`"."""
+    """Write the choices as `a`, `b` or `c`."""
     items = [f"`{c}`" for c in choices]
     if len(items) <= 1:
         return "".join(items)

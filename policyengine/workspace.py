@@ -91,6 +91,10 @@ def _follow_imports(ws: Workspace) -> None:
             else:
                 ws.imports[(path, index)] = None
                 ws.diagnostics.append(
-                    error(item.path.span, "E205", f"cannot import `{item.path.value}`: {failed[target]}",
-                          f"the path is relative to this file's directory, so it names `{target}`")
+                    error(
+                        item.path.span,
+                        "E205",
+                        f"cannot import `{item.path.value}`: {failed[target]}",
+                        f"the path is relative to this file's directory, so it names `{target}`",
+                    )
                 )

@@ -12,8 +12,7 @@ from .common import paths_argument, print_diagnostics
 
 @click.command("compile")
 @paths_argument
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True,
-              help="Output form.")
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True, help="Output form.")
 def compile_command(paths: tuple[str, ...], fmt: str) -> None:
     """Print the requests the rules compile to, and the selectors still to resolve.
 

@@ -79,8 +79,11 @@ def _sarif_result(d: Diagnostic, rule_index: int) -> dict[str, Any]:
     }
     if d.notes:
         result["relatedLocations"] = [
-            {"id": i, "message": {"text": n.message}, **_location(n.span.file, n.span.line, n.span.column,
-                                                                  n.span.end_line, n.span.end_column)}
+            {
+                "id": i,
+                "message": {"text": n.message},
+                **_location(n.span.file, n.span.line, n.span.column, n.span.end_line, n.span.end_column),
+            }
             for i, n in enumerate(d.notes)
         ]
     return result
