@@ -1,0 +1,61 @@
+"""policyengine: policy-as-code for the lifecycle of EC2 Image Builder images.
+
+The public API, in the style of the json module::
+
+    import policyengine
+    result = policyengine.load(["rules/"])     # every problem, every rule, every request
+    requests = policyengine.compile(["rules/"])  # the requests, or RuleErrors
+    result = policyengine.loads('rule "a" { ... }')
+
+Nothing heavy is imported until a function is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import Diagnostic, PolicyEngineError
+
+if TYPE_CHECKING:
+    from .engine import Result
+
+__all__ = ["Diagnostic", "PolicyEngineError", "RuleErrors", "__version__", "compile", "load", "loads"]
+
+
+class RuleErrors(PolicyEngineError):
+    """The rules have errors; ``diagnostics`` lists every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.is_error]
+        first = errors[0] if errors else None
+        where = f": {first.span.file}:{first.span.line}:{first.span.column}: {first.message}" if first else ""
+        super().__init__(f"{len(errors)} error(s) in the rules{where}")
+
+
+def load(paths: Iterable[str]) -> Result:
+    """Check the rule files and directories ``paths`` name; the result holds rules, requests, diagnostics."""
+    from .engine import check_paths
+
+    return check_paths(paths)
+
+
+def loads(text: str, name: str = "<string>.policy") -> Result:
+    """Check rule text held in memory (imports are read relative to ``name``)."""
+    from .engine import check_sources
+    from .sources import Source
+
+    return check_sources([Source(name, text)])
+
+
+def compile(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """The `StartResourceStateUpdate` requests the rules compile to, in the boto3 shape.
+
+    Raises ``RuleErrors`` when the rules have errors.
+    """
+    result = load(paths)
+    if not result.ok:
+        raise RuleErrors(result.diagnostics)
+    return [r.request for r in result.compiled.requests]
