@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "E411": "statement not allowed in defaults",
     "E412": "only amis can be excluded",
     "E413": "argument given twice",
+    "E414": "token with more than one target",
     # Warnings.
     "W001": "exclusion without include amis has no effect",
     "W002": "region name unknown to every AWS partition",

@@ -30,7 +30,7 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
     """The Image Builder rules and lint warnings for one rule."""
     out: list[Diagnostic] = []
     include, status = rule.include, rule.status
-    if rule.role and not include:
+    if rule.role and not include and "include" not in rule.invalid:
         span, notes = _where(rule, rule.role.span, "`role`")
         out.append(
             error(
@@ -42,7 +42,7 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
                 *notes,
             )
         )
-    if include and not rule.role:
+    if include and not rule.role and "role" not in rule.invalid:
         span, notes = _where(rule, include.span, "`include`")
         out.append(
             error(
@@ -70,7 +70,7 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
                 *notes,
             )
         )
-    if status is Status.DELETED and not include and rule.status_span:
+    if status is Status.DELETED and not include and rule.status_span and "include" not in rule.invalid:
         out.append(
             error(
                 rule.status_span,
@@ -88,8 +88,17 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
                 "Image Builder schedules only deprecation: remove `at`, or use `status deprecated`",
             )
         )
+    if rule.token and len(rule.targets) + len(rule.selectors) > 1 or (rule.token and rule.selectors):
+        out.append(
+            error(
+                rule.token.span,
+                "E414",
+                "`token` names one request, but this rule makes one request per target",
+                "remove `token`, so that each request gets its own derived token, or give each target its own rule",
+            )
+        )
     excl = rule.exclusions
-    if excl and not (include and include.amis):
+    if excl and not (include and include.amis) and "include" not in rule.invalid:
         span, notes = _where(rule, excl.spans[-1], "`exclude`")
         out.append(
             warning(

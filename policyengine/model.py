@@ -127,6 +127,7 @@ class Rule(_Model):
     at: Time | None = None
     token: Text | None = None
     notify: list[Call] = []
+    invalid: list[str] = []  # settings whose value had an error (reported): later checks leave them be
 
     @property
     def line(self) -> int:

@@ -2,8 +2,10 @@
 
 The grammar lives in ``grammar.lark`` (LALR). A transformer runs inside the parser, so no
 lark tree is ever built, and lark objects never leave this module. Syntax errors become
-diagnostics; the parser recovers inside a statement list by skipping tokens, and elsewhere
-by starting again at the next top-level item, so that one run reports every problem.
+diagnostics, and the parser recovers so that one run reports every problem: an unexpected
+token is skipped (with the tokens right after it, silently) until one fits; an unexpected
+statement or item keyword, a closing brace, an unexpected character or the end of the file
+make it start again at the next top-level item instead.
 """
 
 from __future__ import annotations
@@ -348,9 +350,12 @@ def parse_timestamp(raw: str) -> tuple[datetime | None, str | None]:
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
             tzinfo=timezone(offset),
         )  # fmt: skip
+        value.astimezone(timezone.utc)  # the instant must exist in UTC too
         return value, None
     except ValueError as exc:
         return None, str(exc)
+    except OverflowError:
+        return None, "the time is out of range once converted to UTC"
 
 
 # --------------------------------------------------------------------------- syntax errors
@@ -420,6 +425,7 @@ class _Recovery:
                 failed_at: int | None = None
             except UnexpectedInput as exc:
                 failed_at = self._report(exc)
+                self._complete_pending(exc)
             self.items.extend(self.builder.items)
             self.comments.extend(self.builder.comments)
             self.diagnostics.extend(self.builder.diagnostics)
@@ -469,6 +475,22 @@ class _Recovery:
             if pos > start and pos >= failed_at:
                 return pos
         return None
+
+    @staticmethod
+    def _complete_pending(exc: UnexpectedInput) -> None:
+        """Let the parser finish an item that only waited for its lookahead token.
+
+        LALR reduces `rule ... }` only once it has seen the next token; when that token is
+        the error, feeding the end of input completes the item (the builder keeps it).
+        When the input so far does not end an item, this fails and nothing is kept.
+        """
+        parser = getattr(exc, "interactive_parser", None)
+        if parser is None:
+            return
+        try:
+            parser.feed_eof()
+        except UnexpectedInput:
+            pass
 
     # ---- reporting
 
@@ -534,6 +556,8 @@ class _Recovery:
             "\t": None,
         }
         hint = hints.get(char)
+        if char == "-" and self.text[offset + 1 : offset + 2].isdigit():
+            hint = "numbers are never negative in rule files"
         if hint is None and char == "=" and self.text.startswith("==", offset):
             hint = "a tag criterion is written `tag KEY = VALUE`, with one `=`"
         shown = char if char.isprintable() else repr(char)

@@ -52,6 +52,7 @@ class _Block:
     criteria: list[tuple[str, Any, Span]] = field(default_factory=list)
     exclude_spans: list[Span] = field(default_factory=list)
     notify: list[Call] = field(default_factory=list)
+    invalid: set[str] = field(default_factory=set)  # settings whose value had an error
 
 
 def resolve(ws: Workspace) -> Resolved:
@@ -212,6 +213,7 @@ class _Reader:
     def _value_statement(self, keyword: str, st: ValueStatement, block: _Block) -> None:
         rv = self.value(st)
         if rv is None:
+            block.invalid.add(keyword)
             return
         if keyword == "target":
             items = strings(rv, "`target`", self.diagnostics)
@@ -232,7 +234,11 @@ class _Reader:
         elif keyword == "at":
             if expect(rv, ("timestamp",), "`at`", self.diagnostics, "write a time such as 2027-01-01T00:00:00Z"):
                 block.values["at"] = Time(value=rv.value, span=rv.span)
-        elif expect(rv, ("string",), f"`{keyword}`", self.diagnostics):
+            else:
+                block.invalid.add(keyword)
+        elif not expect(rv, ("string",), f"`{keyword}`", self.diagnostics):
+            block.invalid.add(keyword)
+        else:
             if keyword == "description":
                 block.values[keyword] = rv.value
             else:
@@ -241,6 +247,7 @@ class _Reader:
     def _status(self, st: StatusStatement, block: _Block) -> None:
         word = st.status.text
         if word not in STATUS_WORDS:
+            block.invalid.add("status")
             self.diagnostics.append(
                 error(
                     st.status.span,
@@ -258,6 +265,7 @@ class _Reader:
             if word.text in RESOURCES:
                 named[word.text] = True
             else:
+                block.invalid.add("include")
                 self.diagnostics.append(
                     error(
                         word.span,
@@ -465,6 +473,7 @@ def _rule(
         at=values.get("at"),
         token=values.get("token"),
         notify=notify,
+        invalid=sorted(block.invalid | (defaults.invalid & set(DEFAULTS_ALLOWED))),
     )
 
 

@@ -58,7 +58,7 @@ class RV:
 def format_time(value: datetime) -> str:
     """A time in UTC with a `Z`, as the request and the JSON output write it."""
     utc = value.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
     if utc.microsecond:
         text += f".{utc.microsecond:06d}".rstrip("0")
     return text + "Z"
@@ -109,7 +109,7 @@ class Scopes:
             if not isinstance(item, Import):
                 continue
             target = self.ws.imports.get((path, index))
-            if target is None:
+            if target is None or target == path:  # a file importing itself is an import cycle (E206)
                 continue
             for name, let in self.local.get(target, {}).items():
                 if name in local:

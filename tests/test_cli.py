@@ -188,3 +188,21 @@ def test_module_entry_point_and_version() -> None:
         [sys.executable, "-m", "policyengine", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.startswith("policyengine ")
+
+
+def test_early_years_keep_four_digits(run: Callable[..., Run], write: Callable[..., Path]) -> None:
+    result = run(
+        "compile", str(write("y.policy", GOOD.replace("status deprecated", "status deprecated at 0099-01-01")))
+    )
+    assert json.loads(result.out)["requests"][0]["request"]["updateAt"] == "0099-01-01T00:00:00Z"
+
+
+def test_a_bad_value_causes_no_follow_on_errors(run: Callable[..., Run], write: Callable[..., Path]) -> None:
+    text = GOOD.replace("status deprecated", "status deleted role 5 include amis")
+    result = run("check", "--format", "json", str(write("r.policy", text)))
+    assert [d["code"] for d in json.loads(result.out)["diagnostics"]] == ["E301"]
+
+
+def test_a_file_importing_itself_is_one_cycle(run: Callable[..., Run], write: Callable[..., Path]) -> None:
+    result = run("check", "--format", "json", str(write("s.policy", 'import "s.policy"\nlet a = 1\n')))
+    assert [d["code"] for d in json.loads(result.out)["diagnostics"]] == ["E206"]

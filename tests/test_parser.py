@@ -91,3 +91,21 @@ def test_unknown_statement_suggests_the_keyword() -> None:
 def test_comments_are_kept_with_positions() -> None:
     parsed = parse("# one\nlet a = 1 # two\n", "c.policy")
     assert [(c.text, c.span.line, c.span.column) for c in parsed.comments] == [("# one", 1, 1), ("# two", 2, 11)]
+
+
+def test_an_item_finished_just_before_an_error_is_kept() -> None:
+    for garbage in ['rulex "b" {}', "@", ";;"]:
+        parsed = parse(f'rule "a" {{ status deprecated }}\n{garbage}', "r.policy")
+        assert [i.name.value for i in parsed.items if isinstance(i, RuleDecl)] == ["a"], garbage
+        assert len(parsed.diagnostics) == 1
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0000-01-01"])
+def test_times_outside_the_utc_range_are_diagnostics(text: str) -> None:
+    value, problem = parse_timestamp(text)
+    assert value is None and problem
+
+
+def test_negative_numbers_get_their_own_hint() -> None:
+    (d,) = parse("let x = -1", "n.policy").diagnostics
+    assert d.code == "E101" and d.hint == "numbers are never negative in rule files"
