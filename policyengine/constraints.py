@@ -88,7 +88,7 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
                 "Image Builder schedules only deprecation: remove `at`, or use `status deprecated`",
             )
         )
-    if rule.token and len(rule.targets) + len(rule.selectors) > 1 or (rule.token and rule.selectors):
+    if (rule.token and len(rule.targets) + len(rule.selectors) > 1) or (rule.token and rule.selectors):
         out.append(
             error(
                 rule.token.span,

@@ -10,6 +10,7 @@ make it start again at the next top-level item instead.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -350,7 +351,7 @@ def parse_timestamp(raw: str) -> tuple[datetime | None, str | None]:
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro,
             tzinfo=timezone(offset),
         )  # fmt: skip
-        value.astimezone(timezone.utc)  # the instant must exist in UTC too
+        value.astimezone(UTC)  # the instant must exist in UTC too
         return value, None
     except ValueError as exc:
         return None, str(exc)
@@ -487,10 +488,8 @@ class _Recovery:
         parser = getattr(exc, "interactive_parser", None)
         if parser is None:
             return
-        try:
+        with contextlib.suppress(UnexpectedInput):
             parser.feed_eof()
-        except UnexpectedInput:
-            pass
 
     # ---- reporting
 

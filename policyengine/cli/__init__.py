@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -30,8 +33,27 @@ cli.add_command(compile_command)
 cli.add_command(fmt)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The entry point: runs a command and turns every failure into a message and an exit code."""
+def run() -> NoReturn:
+    """The console script: a short-lived process, so no cyclic garbage collection and no teardown.
+
+    The pipeline builds a large, acyclic heap; the cyclic collector's passes over it (and the
+    final one at exit) cost more than the work itself on large rule sets (docs/benchmarks.md).
+    """
+    gc.disable()
+    code = invoke()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run a command and exit with its status (used by tests and embedders)."""
+    sys.exit(invoke(argv))
+
+
+def invoke(argv: list[str] | None = None) -> int:
+    """Run a command; turn every failure into a message and an exit code, which is returned."""
     try:
         code = cli.main(args=argv, prog_name=PROJECT, standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -65,4 +87,4 @@ def main(argv: list[str] | None = None) -> None:
 
             traceback.print_exc()
         code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
