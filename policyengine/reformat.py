@@ -12,7 +12,7 @@ from typing import Any
 from .errors import Diagnostic, PolicyEngineError
 from .formatter import format_file
 from .parser import parse
-from .sources import Source, discover, read
+from .sources import Source, read_paths
 from .syntax import ParsedFile
 
 
@@ -75,23 +75,17 @@ def shape(node: Any) -> Any:
 
 def format_paths(paths: Iterable[str], write: bool) -> Outcome:
     """Format every rule file ``paths`` name; write the changed ones when ``write``."""
-    files, diagnostics = discover(paths)
-    outcome = Outcome(diagnostics=diagnostics)
-    for path in files:
-        source = read(path, path)
-        if isinstance(source, Diagnostic):
-            outcome.diagnostics.append(source)
-            continue
-        outcome.files += 1
+    sources, diagnostics = read_paths(paths)
+    outcome = Outcome(files=len(sources), diagnostics=diagnostics)
+    for source in sources:
         formatted, parsed = canonical(source)
         if formatted is None:
-            outcome.texts[path] = source.text
+            outcome.texts[source.path] = source.text
             outcome.diagnostics.extend(parsed.diagnostics)
-            continue
-        if formatted != source.text:
-            outcome.changes.append(Change(path, source.text, formatted))
+        elif formatted != source.text:
+            outcome.changes.append(Change(source.path, source.text, formatted))
             if write:
-                write_atomically(path, formatted)
+                write_atomically(source.path, formatted)
     return outcome
 
 

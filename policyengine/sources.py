@@ -133,3 +133,16 @@ def decode(data: bytes, shown: str) -> Source | Diagnostic:
             f"name only `{RULE_SUFFIX}` text files",
         )
     return Source(shown, text)
+
+
+def read_paths(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
+    """Discover the rule files ``paths`` name and read each: the sources, and every problem."""
+    files, diagnostics = discover(paths)
+    found: list[Source] = []
+    for path in files:
+        source = read(path, path)
+        if isinstance(source, Diagnostic):
+            diagnostics.append(source)
+        else:
+            found.append(source)
+    return found, diagnostics

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .errors import Diagnostic, error
 from .parser import parse
-from .sources import Source, discover, display_path, read
+from .sources import Source, display_path, read, read_paths
 from .syntax import Import, ParsedFile
 
 
@@ -42,17 +42,9 @@ def import_target(importer: str, path: str) -> str:
 
 def load(paths: Iterable[str]) -> Workspace:
     """Discover, read and parse the files that ``paths`` name, and what they import."""
-    files, diagnostics = discover(paths)
-    ws = Workspace(diagnostics=diagnostics)
-    for path in files:
-        source = read(path, path)
-        if isinstance(source, Diagnostic):
-            ws.diagnostics.append(source)
-            continue
-        ws.run_files.append(path)
-        ws.texts[path] = source.text
-        ws.files[path] = parse(source.text, path)
-    _follow_imports(ws)
+    sources, diagnostics = read_paths(paths)
+    ws = load_sources(sources)
+    ws.diagnostics[:0] = diagnostics
     return ws
 
 
