@@ -2,7 +2,8 @@
 
 Codes are stable: a code is never reused for another meaning. Groups:
 ``E0xx`` files, ``E1xx`` syntax, ``E2xx`` names, imports and scope,
-``E3xx`` types and service-model constraints, ``E4xx`` meaning, ``W...`` warnings.
+``E3xx`` types and service-model constraints, ``E4xx`` meaning, ``E5xx`` inventory files,
+``W...`` warnings. Plugins may report problems with codes of their own.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ CODES: dict[str, str] = {
     "E207": "rule name used twice",
     "E208": "more than one defaults block",
     "E209": "let bindings refer to each other in a cycle",
+    "E210": "unknown selector",
+    "E211": "unknown notifier",
     # Types and service-model constraints.
     "E301": "value of the wrong type",
     "E302": "unknown status",
@@ -50,6 +53,7 @@ CODES: dict[str, str] = {
     "E314": "length out of range (service model)",
     "E315": "number out of range (service model)",
     "E316": "value of the wrong type for the service model",
+    "E317": "invalid selector or notifier argument",
     # Meaning.
     "E401": "rule without status",
     "E402": "rule without target or select",
@@ -65,12 +69,21 @@ CODES: dict[str, str] = {
     "E412": "only amis can be excluded",
     "E413": "argument given twice",
     "E414": "token with more than one target",
+    "E415": "selector failed",
+    "E416": "selector returned something that is not an image build version ARN",
+    "E499": "problem reported by a plugin",
+    # Inventory files.
+    "E501": "inventory file cannot be read",
+    "E502": "inventory file is not valid JSON",
+    "E503": "inventory entry does not fit the format",
+    "E504": "image listed twice in the inventory",
     # Warnings.
     "W001": "exclusion without include amis has no effect",
     "W002": "region name unknown to every AWS partition",
     "W003": "target listed twice in one rule",
     "W004": "image targeted by more than one rule",
     "W005": "client token longer than older service versions accept",
+    "W499": "warning reported by a plugin",
 }
 
 

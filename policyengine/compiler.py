@@ -17,7 +17,7 @@ from typing import Any
 from .constants import CLIENT_TOKEN_MAX
 from .constraints import check_rule
 from .errors import Diagnostic, Note, Span, error, warning
-from .model import Rule
+from .model import Rule, Target
 from .scope import format_time
 from .servicemodel import Violation, validate
 
@@ -100,19 +100,30 @@ def derive_token(rule: str, request: dict[str, Any]) -> str:
     return token
 
 
-def compile_rules(rules: list[Rule], skip: frozenset[str] = frozenset()) -> Compiled:
-    """Compile resolved rules; rules named in ``skip`` (already broken) get no checks."""
+def compile_rules(
+    rules: list[Rule], skip: frozenset[str] = frozenset(), selected: dict[str, list[Target]] | None = None
+) -> Compiled:
+    """Compile resolved rules; rules named in ``skip`` (already broken) get no checks.
+
+    ``selected`` holds the targets that selectors yielded, by rule name; a rule with
+    selectors that is not in it is listed as unresolved.
+    """
     out = Compiled([], [], [])
     targeted: dict[str, tuple[str, Span]] = {}
     for rule in rules:
         if rule.name in skip:
             continue
         out.diagnostics.extend(check_rule(rule))
-        for selector in rule.selectors:
-            out.unresolved.append(
-                Unresolved(rule.name, rule.file, rule.line, selector.name, selector.args, selector.span)
-            )
-        for target in rule.targets:
+        targets = list(rule.targets)
+        if selected is not None and rule.name in selected:
+            written = {t.arn for t in targets}
+            targets += [t for t in selected[rule.name] if t.arn not in written]
+        else:
+            for selector in rule.selectors:
+                out.unresolved.append(
+                    Unresolved(rule.name, rule.file, rule.line, selector.name, selector.args, selector.span)
+                )
+        for target in targets:
             compiled = compile_request(rule, target.arn, target.span)
             out.diagnostics.extend(service_diagnostics(compiled))
             if rule.status is None:  # already reported; the other fields were still checked

@@ -10,6 +10,10 @@ ISSUES_URL = "https://github.com/policyengine/policyengine/issues"
 ENV_NO_COLOR = "NO_COLOR"
 ENV_FORCE_COLOR = "FORCE_COLOR"
 ENV_CACHE_DIR = "POLICYENGINE_CACHE_DIR"
+ENV_PLUGINS = "POLICYENGINE_PLUGINS"  # comma-separated modules or files to load as plugins
+ENV_PLUGINS_ALLOW = "POLICYENGINE_PLUGINS_ALLOW"  # only these installed (entry-point) plugins load
+ENV_PLUGINS_BLOCK = "POLICYENGINE_PLUGINS_BLOCK"  # these installed (entry-point) plugins never load
+ENV_TRACE_HOOKS = "POLICYENGINE_TRACE_HOOKS"  # print every hook call on stderr
 
 # Exit codes: a documented contract (docs/cli.md).
 EXIT_OK = 0

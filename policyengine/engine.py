@@ -6,13 +6,29 @@ import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from .compiler import Compiled, compile_rules
 from .errors import Diagnostic
+from .inventory import Inventory
 from .model import Rule
+from .plugin_checks import check_calls, check_rules_with_plugins
+from .plugins import PluginHost
 from .resolve import resolve
+from .selection import SelectorContext, resolve_selectors
 from .sources import Source
 from .workspace import Workspace, load, load_sources
+
+
+@dataclass
+class Options:
+    """How to run the pipeline: the plugins, and what selectors resolve against."""
+
+    plugins: PluginHost | None = None  # None: no plugin checks, selectors stay unresolved
+    inventory: Inventory | None = None  # with plugins: resolve selectors against it
+    now: datetime | None = None  # the evaluation time (default: the current time)
+    aws: Any = None  # AWS access for selectors that list live
 
 
 @dataclass
@@ -52,21 +68,33 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def check_paths(paths: Iterable[str]) -> Result:
+def check_paths(paths: Iterable[str], options: Options | None = None) -> Result:
     """Parse, resolve, compile and validate the rule files that ``paths`` name."""
     with _collector_paused():
-        return _finish(load(paths))
+        return _finish(load(paths), options or Options())
 
 
-def check_sources(sources: Iterable[Source]) -> Result:
+def check_sources(sources: Iterable[Source], options: Options | None = None) -> Result:
     """The same for texts in memory."""
     with _collector_paused():
-        return _finish(load_sources(sources))
+        return _finish(load_sources(sources), options or Options())
 
 
-def _finish(ws: Workspace) -> Result:
+def _finish(ws: Workspace, options: Options) -> Result:
     resolved = resolve(ws)
-    compiled = compile_rules(resolved.rules, frozenset(resolved.broken))
-    diagnostics = ws.all_diagnostics() + resolved.diagnostics + compiled.diagnostics
+    diagnostics = ws.all_diagnostics() + resolved.diagnostics
+    rules = resolved.rules
+    selected = None
+    host = options.plugins
+    if host is not None:
+        usable = [r for r in rules if r.name not in resolved.broken]
+        diagnostics += check_calls(usable, host)
+        diagnostics += check_rules_with_plugins(usable, host)
+        if options.inventory is not None:
+            context = SelectorContext(options.now or datetime.now(UTC), tuple(options.inventory.images), options.aws)
+            selected, problems = resolve_selectors(usable, host, context)
+            diagnostics += problems
+    compiled = compile_rules(rules, frozenset(resolved.broken), selected)
+    diagnostics += compiled.diagnostics
     diagnostics.sort(key=Diagnostic.sort_key)
-    return Result(ws, resolved.rules, compiled, diagnostics)
+    return Result(ws, rules, compiled, diagnostics)

@@ -101,3 +101,21 @@ class PolicyEngineError(Exception):
 
 class UsageError(PolicyEngineError):
     """The command line itself is wrong (an option value, a path argument)."""
+
+
+class Refuse(Exception):
+    """Raised by a `before_request` hook to refuse a request; the message says why."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem a plugin's `check_rule` reports: a message, a severity, a hint, a code.
+
+    ``severity`` is "error" or "warning"; ``code`` is the plugin's own (such as "PROD001"),
+    or None for E499 / W499.
+    """
+
+    message: str
+    severity: str = "error"
+    hint: str | None = None
+    code: str | None = None

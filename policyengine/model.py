@@ -97,6 +97,7 @@ class Call(_Model):
     name: str
     args: dict[str, Any] = {}
     span: SpanField
+    name_span: SpanField
     arg_spans: dict[str, SpanField] = {}
 
 

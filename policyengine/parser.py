@@ -27,6 +27,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from .constants import ENV_CACHE_DIR, MAX_SYNTAX_ERRORS_PER_FILE
 from .errors import Diagnostic, Span, error
+from .keywords import ITEM_KEYWORDS, STATEMENT_KEYWORDS
 from .suggest import did_you_mean, one_of
 from .syntax import (
     Argument,
@@ -55,11 +56,6 @@ from .syntax import (
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
-ITEM_KEYWORDS = ("import", "let", "defaults", "rule")
-STATEMENT_KEYWORDS = (
-    "description", "owner", "target", "select", "status", "include",
-    "exclude", "role", "at", "token", "notify",
-)  # fmt: skip
 # Skipping one of these would swallow the next statement or item: restart there instead.
 _RESTART_TERMINALS = frozenset(k.upper() for k in (*ITEM_KEYWORDS, *STATEMENT_KEYWORDS)) | {"$END", "RBRACE"}
 

@@ -371,7 +371,7 @@ class _Reader:
             args[name] = rv.to_json()
         if not ok:
             return None
-        return Call(name=st.name.text, args=args, span=st.span, arg_spans=spans)
+        return Call(name=st.name.text, args=args, span=st.span, name_span=st.name.span, arg_spans=spans)
 
 
 def _merge_exclusions(

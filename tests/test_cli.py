@@ -168,7 +168,7 @@ def test_internal_errors_say_so(
 ) -> None:
     import policyengine.engine
 
-    def boom(paths: object) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(policyengine.engine, "check_paths", boom)

@@ -2,7 +2,7 @@
 
 Cases are discovered by file name: every `*.policy` under tests/golden/cases/ and every
 file in rules/ (so the examples cannot rot). For `NAME.policy` the goldens are
-`NAME.formatted.policy`, `NAME.model.json` and `NAME.requests.json` beside the case (for
+`NAME.policy.formatted`, `NAME.model.json` and `NAME.requests.json` beside the case (for
 rules/, under tests/golden/rules/).
 """
 
@@ -26,7 +26,7 @@ RULE_GOLDENS = ROOT / "tests" / "golden" / "rules"
 
 
 def _cases() -> list[tuple[Path, Path]]:
-    found = [(p, CASES) for p in sorted(CASES.glob("*.policy")) if not p.name.endswith(".formatted.policy")]
+    found = [(p, CASES) for p in sorted(CASES.glob("*.policy"))]
     found += [(p, RULE_GOLDENS) for p in sorted(RULES.glob("*.policy"))]
     return found
 
@@ -39,7 +39,7 @@ def test_source_stage(source: Path, goldens: Path, golden: Callable[[Path, str],
     text = source.read_text(encoding="utf-8")
     parsed = parse(text, source.name)
     assert parsed.ok, parsed.diagnostics
-    golden(goldens / f"{source.stem}.formatted.policy", format_file(parsed, text))
+    golden(goldens / f"{source.name}.formatted", format_file(parsed, text))
 
 
 @pytest.mark.parametrize(("source", "goldens"), _cases(), ids=CASE_IDS)

@@ -109,3 +109,12 @@ def test_times_outside_the_utc_range_are_diagnostics(text: str) -> None:
 def test_negative_numbers_get_their_own_hint() -> None:
     (d,) = parse("let x = -1", "n.policy").diagnostics
     assert d.code == "E101" and d.hint == "numbers are never negative in rule files"
+
+
+def test_the_keyword_list_is_the_grammars() -> None:
+    import re
+
+    from policyengine.keywords import ALL_KEYWORDS
+
+    terminals = set(re.findall(r'^[A-Z]+: "([a-z]+)"$', grammar_text(), re.M))
+    assert terminals == ALL_KEYWORDS

@@ -17,6 +17,7 @@ from ..errors import PolicyEngineError
 from .check import check
 from .compile import compile_command
 from .fmt import fmt
+from .plugins import plugins_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +32,7 @@ def cli(verbose: int) -> None:
 cli.add_command(check)
 cli.add_command(compile_command)
 cli.add_command(fmt)
+cli.add_command(plugins_command)
 
 
 def run() -> NoReturn:
@@ -65,7 +67,13 @@ def invoke(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         code = EXIT_FAIL
     except PolicyEngineError as exc:
-        click.echo(f"{PROJECT}: error: {exc}", err=True)
+        diagnostics = getattr(exc, "diagnostics", None)
+        if diagnostics:
+            from .common import print_diagnostics
+
+            print_diagnostics(diagnostics, {}, "text", err=True)
+        else:
+            click.echo(f"{PROJECT}: error: {exc}", err=True)
         code = EXIT_FAIL
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..constants import EXIT_FAIL, EXIT_OK
-from .common import paths_argument, print_diagnostics, style_for
+from .common import load_host, paths_argument, plugin_options, print_diagnostics, style_for
 
 
 @click.command()
@@ -17,15 +17,16 @@ from .common import paths_argument, print_diagnostics, style_for
     help="Output form: text for people, json, sarif (2.1.0) or github (workflow annotations).",
 )  # fmt: skip
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
+@plugin_options
+def check(paths: tuple[str, ...], fmt: str, strict: bool, plugin: tuple[str, ...], trace_hooks: bool) -> None:
     """Check rule files and directories: every problem, with where and how to fix it.
 
     Exit status: 0 no errors (warnings allowed unless --strict), 1 errors.
     """
-    from ..engine import check_paths
+    from ..engine import Options, check_paths
     from ..formats.text import summary
 
-    result = check_paths(paths)
+    result = check_paths(paths, Options(plugins=load_host(plugin, trace_hooks)))
     print_diagnostics(result.diagnostics, result.workspace.texts, fmt)
     if fmt == "text":
         files = len(result.workspace.run_files)

@@ -3,15 +3,56 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
-from typing import IO
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from ..errors import Diagnostic
 from ..formats.style import Style, use_colour
 
+if TYPE_CHECKING:
+    from ..plugins import PluginHost
+
 paths_argument = click.argument("paths", nargs=-1, required=True, type=click.Path())
+
+
+def plugin_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--plugin MODULE_OR_FILE` (repeatable) and `--trace-hooks`."""
+    command = click.option(
+        "--trace-hooks",
+        is_flag=True,
+        help="Print every plugin hook call on stderr (or set POLICYENGINE_TRACE_HOOKS=1).",
+    )(command)
+    return click.option(
+        "--plugin", "plugin", multiple=True, metavar="MODULE_OR_FILE",
+        help="Load a plugin besides the installed ones (repeatable).",
+    )(command)  # fmt: skip
+
+
+def load_host(plugin: tuple[str, ...], trace_hooks: bool) -> PluginHost:
+    """Load the plugins for a command."""
+    from ..plugins import load_plugins
+
+    return load_plugins(plugin, trace=trace_hooks)
+
+
+class TimestampParam(click.ParamType):  # type: ignore[type-arg]  # generic in newer click only
+    """An RFC 3339 timestamp or a date, as rule files write them."""
+
+    name = "timestamp"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        """Parse the option's value."""
+        if isinstance(value, datetime):
+            return value
+        from ..parser import parse_timestamp
+
+        parsed, problem = parse_timestamp(str(value))
+        if parsed is None:
+            self.fail(f"{value!r}: {problem} (write 2027-01-01T00:00:00Z)", param, ctx)
+        return parsed
 
 
 def style_for(stream: IO[str]) -> Style:

@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 
 from ..constants import EXIT_FAIL, EXIT_OK
-from .common import paths_argument, print_diagnostics
+from .common import (
+    TimestampParam,
+    load_host,
+    paths_argument,
+    plugin_options,
+    print_diagnostics,
+)
 
 
 @click.command("compile")
 @paths_argument
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True, help="Output form.")
-def compile_command(paths: tuple[str, ...], fmt: str) -> None:
+@click.option("--inventory", type=click.Path(dir_okay=False), help="Resolve selectors against this inventory file.")
+@click.option("--now", type=TimestampParam(), help="The evaluation time for selectors (default: now).")
+@plugin_options
+def compile_command(
+    paths: tuple[str, ...],
+    fmt: str,
+    inventory: str | None,
+    now: datetime | None,
+    plugin: tuple[str, ...],
+    trace_hooks: bool,
+) -> None:
     """Print the requests the rules compile to, and the selectors still to resolve.
 
-    With errors nothing is printed on stdout: the diagnostics go to stderr and the exit
-    status is 1. Warnings go to stderr too and do not change the exit status.
+    With --inventory, selectors are resolved against the inventory file. With errors,
+    nothing is printed on stdout: the diagnostics go to stderr and the exit status is 1.
+    Warnings go to stderr too and do not change the exit status.
     """
-    from ..engine import check_paths
+    from ..engine import Options, check_paths
+    from ..inventory import load_inventory
 
-    result = check_paths(paths)
+    host = load_host(plugin, trace_hooks)
+    images = load_inventory(inventory) if inventory else None
+    result = check_paths(paths, Options(plugins=host, inventory=images, now=now))
     print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
     if not result.ok:
         raise click.exceptions.Exit(EXIT_FAIL)

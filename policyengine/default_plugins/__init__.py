@@ -1,0 +1,1 @@
+"""The built-in selectors and notifiers: ordinary plugins, registered through the same hooks."""

@@ -1,0 +1,251 @@
+"""Finding, loading and validating plugins, and the registries of selectors and notifiers.
+
+Plugins come from, in this order: the built-in modules of ``DEFAULT_PLUGINS``, installed
+distributions' entry points in the group ``policyengine``, the modules or files named in
+``POLICYENGINE_PLUGINS`` (comma-separated), and ``--plugin``. Loading happens when a
+command asks for it, never at import. A plugin that fails to load or registers something
+invalid stops the run with an error that names it: the run never goes on without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .constants import (
+    ENV_PLUGINS,
+    ENV_PLUGINS_ALLOW,
+    ENV_PLUGINS_BLOCK,
+    ENV_TRACE_HOOKS,
+    PROJECT,
+)
+from .errors import PolicyEngineError
+from .keywords import ALL_KEYWORDS
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "policyengine.default_plugins.images",
+    "policyengine.default_plugins.notifiers",
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class PluginError(PolicyEngineError):
+    """A plugin could not be loaded or did something invalid; ``plugin`` names it."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        self.plugin = plugin
+        super().__init__(f"plugin `{plugin}`: {message}")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A selector or notifier, the plugin that registered it, and its argument model."""
+
+    kind: str
+    name: str
+    function: Callable[..., Any]
+    plugin: str
+    model: Any = None  # a pydantic model class, or None
+
+
+@dataclass
+class PluginInfo:
+    """What `policyengine plugins` shows about one plugin."""
+
+    name: str
+    source: str
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    selectors: list[str] = field(default_factory=list)
+    notifiers: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of `plugins --format json`."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "version": self.version,
+            "hooks": self.hooks,
+            "selectors": self.selectors,
+            "notifiers": self.notifiers,
+        }
+
+
+class PluginHost:
+    """The loaded plugins, their hooks, and what they registered."""
+
+    def __init__(self, manager: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+        self.manager = manager
+        self.infos = infos
+        self.selectors: dict[str, Registered] = {}
+        self.notifiers: dict[str, Registered] = {}
+
+    @property
+    def hook(self) -> Any:
+        """The hook caller (always call with keyword arguments)."""
+        return self.manager.hook
+
+    def implementers(self, hook: str) -> list[str]:
+        """The names of the plugins that implement ``hook``, in call order."""
+        impls = getattr(self.manager.hook, hook).get_hookimpls()
+        return [impl.plugin_name for impl in reversed(impls)]
+
+    def call_one(self, hook: str, plugin: str, **kwargs: Any) -> Any:
+        """Call one plugin's implementation of ``hook``; an exception names the plugin."""
+        others = [self.manager.get_plugin(n) for n in self.implementers(hook) if n != plugin]
+        caller = self.manager.subset_hook_caller(hook, remove_plugins=others)
+        try:
+            result = caller(**kwargs)
+        except PolicyEngineError:
+            raise
+        except Exception as exc:
+            raise PluginError(plugin, f"hook `{hook}` failed: {type(exc).__name__}: {exc}") from exc
+        return result[0] if isinstance(result, list) and result else None
+
+    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call ``hook`` once per implementing plugin: each plugin's name and result."""
+        return [(name, self.call_one(hook, name, **kwargs)) for name in self.implementers(hook)]
+
+
+def load_plugins(
+    extra: Iterable[str] = (), environ: Mapping[str, str] | None = None, trace: bool = False
+) -> PluginHost:
+    """Load every plugin (see the module docstring) and collect their selectors and notifiers."""
+    env = os.environ if environ is None else environ
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(hookspecs)
+    if trace or env.get(ENV_TRACE_HOOKS):
+        manager.trace.root.setwriter(sys.stderr.write)
+        manager.enable_tracing()
+    infos: list[PluginInfo] = []
+    for module_name in DEFAULT_PLUGINS:
+        _register(manager, infos, importlib.import_module(module_name), module_name, "built-in", None)
+    _load_entry_points(manager, infos, env)
+    named = [p.strip() for p in env.get(ENV_PLUGINS, "").split(",") if p.strip()]
+    for spec in named:
+        _register(manager, infos, *_import(spec), ENV_PLUGINS, None)
+    for spec in extra:
+        _register(manager, infos, *_import(spec), "--plugin", None)
+    try:
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(_plugin_name(manager, exc.plugin), str(exc)) from exc
+    host = PluginHost(manager, infos)
+    _collect(host, "selector", "register_selectors", host.selectors)
+    _collect(host, "notifier", "register_notifiers", host.notifiers)
+    return host
+
+
+def _load_entry_points(manager: pluggy.PluginManager, infos: list[PluginInfo], env: Mapping[str, str]) -> None:
+    from importlib.metadata import entry_points
+
+    allow = {n.strip() for n in env.get(ENV_PLUGINS_ALLOW, "").split(",") if n.strip()}
+    block = {n.strip() for n in env.get(ENV_PLUGINS_BLOCK, "").split(",") if n.strip()}
+    for ep in sorted(entry_points(group=PROJECT), key=lambda e: e.name):
+        if ep.name in block or (allow and ep.name not in allow):
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:
+            raise PluginError(ep.name, f"cannot be loaded from `{ep.value}`: {type(exc).__name__}: {exc}") from exc
+        version = ep.dist.version if ep.dist else None
+        source = f"entry point of {ep.dist.name}" if ep.dist else "entry point"
+        _register(manager, infos, module, ep.name, source, version)
+
+
+def _import(spec: str) -> tuple[ModuleType, str]:
+    """Import a plugin named by module or by ``.py`` file; return it and its name."""
+    try:
+        if spec.endswith(".py") or os.sep in spec or "/" in spec:
+            path = Path(spec)
+            if not path.is_file():
+                raise PluginError(spec, "no such file")
+            module_name = f"policyengine_plugin_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}"
+            loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise PluginError(spec, "cannot be imported")
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[module_name] = module
+            loader_spec.loader.exec_module(module)
+            return module, spec
+        return importlib.import_module(spec), spec
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(spec, f"cannot be imported: {type(exc).__name__}: {exc}") from exc
+
+
+def _register(
+    manager: pluggy.PluginManager,
+    infos: list[PluginInfo],
+    module: ModuleType,
+    name: str,
+    source: str,
+    version: str | None,
+) -> None:
+    if manager.is_registered(module) or manager.get_plugin(name) is not None:
+        return
+    try:
+        manager.register(module, name=name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(name, str(exc)) from exc
+    if version is None:
+        version = getattr(module, "__version__", None)
+        if version is None and source == "built-in":
+            from ._version import __version__
+
+            version = __version__
+    hooks = sorted(impl.name for impl in _hookcallers(manager, module))
+    infos.append(PluginInfo(name, source, version, hooks))
+
+
+def _hookcallers(manager: pluggy.PluginManager, module: ModuleType) -> list[Any]:
+    return list(manager.get_hookcallers(module) or [])
+
+
+def _plugin_name(manager: pluggy.PluginManager, plugin: object) -> str:
+    return manager.get_name(plugin) or repr(plugin)  # type: ignore[arg-type]
+
+
+def _collect(host: PluginHost, kind: str, hook: str, registry: dict[str, Registered]) -> None:
+    info_by_name = {info.name: info for info in host.infos}
+    for plugin in host.implementers(hook):
+
+        def register(name: str, function: Callable[..., Any], model: Any = None, _plugin: str = plugin) -> None:
+            _validate_registration(kind, name, function, model, _plugin)
+            if name in registry:
+                other = registry[name].plugin
+                raise PluginError(_plugin, f"registers the {kind} `{name}`, which plugin `{other}` registered already")
+            registry[name] = Registered(kind, name, function, _plugin, model)
+            info = info_by_name.get(_plugin)
+            if info is not None:
+                (info.selectors if kind == "selector" else info.notifiers).append(name)
+
+        host.call_one(hook, plugin, register=register)
+
+
+def _validate_registration(kind: str, name: object, function: object, model: object, plugin: str) -> None:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in ALL_KEYWORDS:
+        raise PluginError(
+            plugin, f"registers a {kind} named {name!r}, which a rule cannot name (use letters, digits and `_`)"
+        )
+    if not callable(function):
+        raise PluginError(plugin, f"registers the {kind} `{name}` with {function!r}, which is not callable")
+    if model is not None:
+        from pydantic import BaseModel
+
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise PluginError(
+                plugin, f"registers the {kind} `{name}` with an argument model that is not a pydantic model"
+            )
