@@ -17,8 +17,8 @@ $(STAMP_RUN): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(STAMP_TEST): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP_TEST): $(BIN)/python pyproject.toml plugins/*/pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e plugins/policyengine-semver -e plugins/policyengine-prod-guard
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
@@ -28,12 +28,12 @@ demo: $(STAMP_RUN)
 	@echo "== policyengine fmt --check rules/"
 	$(BIN)/policyengine fmt --check rules/
 	@echo
-	@echo "== policyengine compile rules/"
-	$(BIN)/policyengine compile rules/
+	@echo "== policyengine compile rules/ (selectors resolved against the sample inventory)"
+	$(BIN)/policyengine compile --inventory rules/inventory.json --now 2026-12-04T00:00:00Z rules/
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest
-	$(BIN)/ruff check policyengine tests bench
+	$(BIN)/ruff check policyengine tests bench plugins
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -16,12 +16,32 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .errors import Diagnostic, PolicyEngineError
+from .errors import Diagnostic, PolicyEngineError, Problem, Refuse
 
 if TYPE_CHECKING:
     from .engine import Result
 
-__all__ = ["Diagnostic", "PolicyEngineError", "RuleErrors", "__version__", "compile", "load", "loads"]
+__all__ = [
+    "Diagnostic",
+    "PolicyEngineError",
+    "Problem",
+    "Refuse",
+    "RuleErrors",
+    "__version__",
+    "compile",
+    "hookimpl",
+    "load",
+    "loads",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """``policyengine.hookimpl``, imported on first use (pluggy is not needed to read rules)."""
+    if name == "hookimpl":
+        from .hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RuleErrors(PolicyEngineError):

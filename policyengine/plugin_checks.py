@@ -37,14 +37,27 @@ def _check_call(call: Call, registry: dict[str, Registered], kind: str, code: st
 
 
 def validation_errors(registered: Registered, args: dict[str, Any]) -> list[Any]:
-    """The pydantic errors of ``args`` against the registered model (none without one)."""
+    """The pydantic errors of ``args`` against the registered model (none without one).
+
+    An argument the model does not know is an error even when the model would ignore it
+    (pydantic's default): a misspelt argument must never be dropped silently.
+    """
     from pydantic import ValidationError
 
+    model = registered.model
+    if model is None:
+        return []
+    errors: list[Any] = []
+    if model.model_config.get("extra") in (None, "ignore"):
+        known = {name for name, f in model.model_fields.items()} | {
+            f.alias for f in model.model_fields.values() if f.alias
+        }
+        errors += [{"loc": (key,), "type": "extra_forbidden", "msg": "unknown"} for key in args if key not in known]
     try:
-        registered.model.model_validate(args)
+        model.model_validate(args)
     except ValidationError as exc:
-        return list(exc.errors())
-    return []
+        errors += list(exc.errors())
+    return errors
 
 
 def _argument_problem(call: Call, registered: Registered, e: Any) -> Diagnostic:

@@ -97,9 +97,8 @@ class PluginHost:
         return self.manager.hook
 
     def implementers(self, hook: str) -> list[str]:
-        """The names of the plugins that implement ``hook``, in call order."""
-        impls = getattr(self.manager.hook, hook).get_hookimpls()
-        return [impl.plugin_name for impl in reversed(impls)]
+        """The names of the plugins that implement ``hook``, built-ins first, then in load order."""
+        return [impl.plugin_name for impl in getattr(self.manager.hook, hook).get_hookimpls()]
 
     def call_one(self, hook: str, plugin: str, **kwargs: Any) -> Any:
         """Call one plugin's implementation of ``hook``; an exception names the plugin."""

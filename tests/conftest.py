@@ -27,8 +27,13 @@ class Run:
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Run]:
-    """Run `policyengine ARGS...` in this process; return exit status and output."""
+    """Run `policyengine ARGS...` in this process; return exit status and output.
+
+    The example plugins under plugins/ are installed in the test environment; they are
+    blocked here so that each test sees the built-ins only, unless it says otherwise.
+    """
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("POLICYENGINE_PLUGINS_BLOCK", "prod_guard,semver")
 
     def runner(*args: str, cwd: Path | None = None) -> Run:
         old = os.getcwd()

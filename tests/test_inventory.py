@@ -29,8 +29,8 @@ def test_the_sample_inventory_is_valid() -> None:
 
 
 def test_defaults() -> None:
-    image = parse_inventory(json.dumps({"images": [{**IMAGE, "amis": [
-        {"id": "ami-0abc", "region": "us-east-1", "account": "123456789012"}]}]}).encode(), "inv.json").images[0]  # fmt: skip
+    amis = [{"id": "ami-0abc", "region": "us-east-1", "account": "123456789012"}]
+    image = parse_inventory(json.dumps({"images": [{**IMAGE, "amis": amis}]}).encode(), "inv.json").images[0]
     ami = image.amis[0]
     assert (image.tags, image.containers, ami.public, ami.shared_accounts, ami.last_launched, ami.snapshots) == (
         {}, [], False, [], None, []

@@ -1,0 +1,73 @@
+"""The example plugins of plugins/, installed with pip (entry points), through the real CLI.
+
+`make test` installs both packages into the test environment; nothing here registers them
+by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CLI = str(Path(sys.executable).with_name("policyengine"))
+PROD = "arn:aws:imagebuilder:us-east-1:123456789012:image/web-prod/1.0.0/1"
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("POLICYENGINE_")} | {"NO_COLOR": "1", **env}
+    return subprocess.run([CLI, *args], capture_output=True, text=True, env=environ, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def installed() -> dict[str, dict[str, object]]:
+    result = cli("plugins", "--format", "json")
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    missing = {"semver", "prod_guard"} - set(plugins)
+    assert not missing, f"install the example plugins first (make test does): pip install -e plugins/*  {missing}"
+    return plugins
+
+
+def test_entry_points_add_a_selector_notifiers_a_guard_and_a_check(installed: dict[str, dict[str, object]]) -> None:
+    assert installed["semver"]["selectors"] == ["semver_older_than_latest"]
+    assert installed["semver"]["source"] == "entry point of policyengine-semver"
+    assert installed["prod_guard"]["notifiers"] == ["stdout"]
+    assert installed["prod_guard"]["hooks"] == ["before_request", "check_rule", "register_notifiers"]
+    assert installed["prod_guard"]["version"] == "0.1.0"
+
+
+def test_the_selector_resolves_through_compile(installed: object, tmp_path: Path) -> None:
+    rules = tmp_path / "semver.policy"
+    rules.write_text('rule "old-golden" {\n  select semver_older_than_latest(name: "golden-al2023", keep: 2)\n'
+                     "  status deprecated\n}\n")  # fmt: skip
+    result = cli("compile", "--inventory", str(ROOT / "rules" / "inventory.json"), str(rules))
+    assert result.returncode == 0, result.stderr
+    versions = [r["request"]["resourceArn"].split("/golden-al2023/")[1] for r in json.loads(result.stdout)["requests"]]
+    assert versions == ["1.0.0/1", "1.0.0/2", "1.0.0/3", "1.1.0/1", "1.1.0/2"]
+    bad = rules.write_text('rule "x" { select semver_older_than_latest(nme: "a") status deprecated }')
+    assert bad and "did you mean `name`?" in cli("check", str(rules)).stdout
+
+
+def test_the_check_and_the_notifier_work_through_check(installed: object, tmp_path: Path) -> None:
+    rules = tmp_path / "prod.policy"
+    rules.write_text(f'rule "wipe" {{\n  target "{PROD}"\n  status deleted\n  role "R"\n  include amis\n'
+                     '  notify stdout(prefix: "ops")\n}\n')  # fmt: skip
+    result = cli("check", "--format", "json", str(rules))
+    found = [(d["code"], d["severity"], d["source"]) for d in json.loads(result.stdout)["diagnostics"]]
+    assert found == [("PROD001", "error", "prod_guard"), ("PROD002", "warning", "prod_guard")]
+    assert result.returncode == 1
+    rules.write_text(rules.read_text().replace('prefix: "ops"', "colour: 1"))
+    assert "notifier `stdout` (plugin `prod_guard`) has no argument `colour`" in cli("check", str(rules)).stdout
+
+
+def test_block_and_allow_lists(installed: object) -> None:
+    names = lambda **env: [p["name"] for p in json.loads(cli("plugins", "--format", "json", **env).stdout)["plugins"]]  # noqa: E731
+    assert "prod_guard" not in names(POLICYENGINE_PLUGINS_BLOCK="prod_guard")
+    assert "semver" in names(POLICYENGINE_PLUGINS_BLOCK="prod_guard")
+    assert {"semver", "prod_guard"} - set(names(POLICYENGINE_PLUGINS_ALLOW="semver")) == {"prod_guard"}
