@@ -28,8 +28,8 @@ demo: $(STAMP_RUN)
 	@echo "== policyengine fmt --check rules/"
 	$(BIN)/policyengine fmt --check rules/
 	@echo
-	@echo "== policyengine compile rules/ (selectors resolved against the sample inventory)"
-	$(BIN)/policyengine compile --inventory rules/inventory.json --now 2026-12-04T00:00:00Z rules/
+	@echo "== policyengine plan rules/ against the sample inventory rules/inventory.json"
+	$(BIN)/policyengine plan --inventory rules/inventory.json --now 2026-12-04T00:00:00Z rules/
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest

@@ -71,6 +71,7 @@ CODES: dict[str, str] = {
     "E414": "token with more than one target",
     "E415": "selector failed",
     "E416": "selector returned something that is not an image build version ARN",
+    "E420": "request the service would refuse",
     "E499": "problem reported by a plugin",
     # Inventory files.
     "E501": "inventory file cannot be read",

@@ -43,7 +43,7 @@ class Event:
         """One line for people."""
         if self.kind == "plan" and self.plan is not None:
             counts = self.plan.get("summary", {})
-            parts = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "requests")
+            parts = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "requests" and v)
             return f"plan: {counts.get('requests', 0)} requests" + (f" ({parts})" if parts else "")
         rule = f"rule `{self.rule.name}`" if self.rule else "a rule"
         outcome = (self.outcome or {}).get("outcome", "ended")

@@ -92,7 +92,7 @@ def format_paths(paths: Iterable[str], write: bool) -> Outcome:
 def write_atomically(path: str, text: str) -> None:
     """Replace a file's contents in one step: a crash leaves the old or the new file, never half."""
     directory = os.path.dirname(path) or "."
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=".policyengine-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -105,3 +105,9 @@ def write_atomically(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -4,7 +4,8 @@ Production images are those whose name matches one of the globs in the environme
 ``PROD_GUARD_IMAGES`` (comma-separated; default ``*-prod,*-prod-*``). The plugin:
 
 - checks every rule (`check_rule`): a `deleted` rule that targets a production image is an
-  error (PROD001); a `deleted` rule without any exclusion is a warning (PROD002);
+  error (PROD001); a `deleted` rule that includes AMIs without any exclusion is a warning
+  (PROD002);
 - refuses, just before it is sent, any `DELETED` request for a production image
   (`before_request`), whatever the rules said;
 - adds the notifier `stdout(prefix: "...")`, which prints each event on standard output.
@@ -42,7 +43,7 @@ def check_rule(rule: Any) -> list[Problem]:
                 hint="deprecate or disable it instead")
         for t in rule.targets if production(t.arn)
     ]  # fmt: skip
-    if rule.exclusions is None:
+    if rule.exclusions is None and rule.include is not None and rule.include.amis:
         problems.append(Problem("this rule deletes without any exclusion", severity="warning", code="PROD002",
                                 hint='spare pinned AMIs: exclude amis when tag "keep" = "true"'))  # fmt: skip
     return problems

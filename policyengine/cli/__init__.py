@@ -17,6 +17,7 @@ from ..errors import PolicyEngineError
 from .check import check
 from .compile import compile_command
 from .fmt import fmt
+from .plan import plan_command
 from .plugins import plugins_command
 
 
@@ -32,6 +33,7 @@ def cli(verbose: int) -> None:
 cli.add_command(check)
 cli.add_command(compile_command)
 cli.add_command(fmt)
+cli.add_command(plan_command)
 cli.add_command(plugins_command)
 
 

@@ -1,0 +1,84 @@
+"""`policyengine plan`: the dry-run, AMI by AMI, with the reason for each verdict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from ..constants import EXIT_FAIL, EXIT_OK
+from .common import (
+    TimestampParam,
+    load_host,
+    paths_argument,
+    plugin_options,
+    print_diagnostics,
+    style_for,
+)
+
+EXIT_CHANGES = 2
+
+
+@click.command("plan")
+@paths_argument
+@click.option(
+    "--inventory", required=True, type=click.Path(dir_okay=False),
+    help="Simulate against this inventory file (reading AWS live is not available in this version).",
+)  # fmt: skip
+@click.option("--now", type=TimestampParam(), help="The evaluation time (default: the current time).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
+              help="Output form; markdown is ready to post as a pull-request comment.")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan (JSON) to this file.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on errors.")
+@plugin_options
+def plan_command(
+    paths: tuple[str, ...],
+    inventory: str,
+    now: datetime | None,
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    plugin: tuple[str, ...],
+    trace_hooks: bool,
+) -> None:
+    """Preview what applying the rules would do, resource by resource, and why.
+
+    Exit status: 0, or 1 on errors (in the rules, or a request the simulation shows the
+    service would refuse); with --detailed-exitcode, 0 no changes, 2 changes, 1 errors.
+    """
+    from ..engine import Options, check_paths
+    from ..inventory import load_inventory
+    from ..notify import notify_plan
+    from ..plan import build_plan
+    from ..reformat import write_atomically
+
+    host = load_host(plugin, trace_hooks)
+    images = load_inventory(inventory)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    result = check_paths(paths, Options(plugins=host, inventory=images, now=moment))
+    if not result.ok:
+        print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
+        raise click.exceptions.Exit(EXIT_FAIL)
+    plan = build_plan(result.compiled.requests, images, moment, result.workspace.texts)
+    print_diagnostics(result.diagnostics + plan.diagnostics, result.workspace.texts, "text", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(plan.document, indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        from ..formats.plan_markdown import render_markdown
+
+        click.echo(render_markdown(plan.document), nl=False)
+    else:
+        from ..formats.plan_text import render_text
+
+        click.echo(render_text(plan.document, style_for(sys.stdout)))
+    if out:
+        write_atomically(out, json.dumps(plan.document, indent=2, ensure_ascii=False) + "\n")
+    for failure in notify_plan(host, result.rules, plan.document):
+        click.echo(f"policyengine: warning: {failure}", err=True)
+    if plan.diagnostics:
+        raise click.exceptions.Exit(EXIT_FAIL)
+    if detailed_exitcode and plan.changes:
+        raise click.exceptions.Exit(EXIT_CHANGES)
+    raise click.exceptions.Exit(EXIT_OK)

@@ -1,0 +1,49 @@
+"""Telling notifiers: each distinct `notify` of the rules, once per event, failures reported."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .events import Event, EventRule
+from .model import Call, Rule
+from .plan import summarize
+from .plugins import PluginHost
+
+
+def notify_plan(host: PluginHost, rules: Iterable[Rule], document: dict[str, Any]) -> list[str]:
+    """Send the `plan` event to every notifier the rules name; return what failed.
+
+    Each distinct notifier call (name and arguments) is told once, with the part of the plan
+    that belongs to the rules that named it; ``event.rule`` is that rule when there is one.
+    """
+    groups: dict[tuple[str, str], tuple[Call, list[Rule]]] = {}
+    for rule in rules:
+        for call in rule.notify:
+            key = (call.name, json.dumps(call.args, sort_keys=True))
+            groups.setdefault(key, (call, []))[1].append(rule)
+    failures = []
+    for call, named_by in groups.values():
+        names = {r.name for r in named_by}
+        requests = [r for r in document["requests"] if r["rule"] in names]
+        part = dict(document, requests=requests, summary=summarize(requests))
+        only = named_by[0] if len(named_by) == 1 else None
+        rule = EventRule(only.name, only.owner.value if only.owner else None) if only else None
+        failure = send(host, call, Event("plan", rule=rule, plan=part))
+        if failure:
+            failures.append(failure)
+    return failures
+
+
+def send(host: PluginHost, call: Call, event: Event) -> str | None:
+    """Call one notifier; a failure is returned as a message, never raised."""
+    registered = host.notifiers.get(call.name)
+    if registered is None:
+        return f"notifier `{call.name}` is not registered"
+    try:
+        args = registered.model.model_validate(call.args) if registered.model else dict(call.args)
+        registered.function(event, args)
+    except Exception as exc:
+        return f"notifier `{call.name}` (plugin `{registered.plugin}`) failed: {type(exc).__name__}: {exc}"
+    return None
