@@ -29,8 +29,8 @@ def notify_plan(host: PluginHost, rules: Iterable[Rule], document: dict[str, Any
         requests = [r for r in document["requests"] if r["rule"] in names]
         part = dict(document, requests=requests, summary=summarize(requests))
         only = named_by[0] if len(named_by) == 1 else None
-        rule = EventRule(only.name, only.owner.value if only.owner else None) if only else None
-        failure = send(host, call, Event("plan", rule=rule, plan=part))
+        about = EventRule(only.name, only.owner.value if only.owner else None) if only else None
+        failure = send(host, call, Event("plan", rule=about, plan=part))
         if failure:
             failures.append(failure)
     return failures

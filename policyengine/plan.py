@@ -1,5 +1,7 @@
-"""A plan: every compiled request with its simulated resources, as `plan --format json` and the
-saved plan file write it, plus the digest of the rule sources that `apply` checks.
+"""A plan: every compiled request with its simulated resources.
+
+The shape of `plan --format json` and of the saved plan file, with the digest of the rule
+sources that `apply` checks before it trusts a saved plan.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def build_plan(
     """Simulate every request against the inventory at ``now``."""
     images = inventory.by_arn()
     entries = []
-    diagnostics = []
+    diagnostics: list[Diagnostic] = []
     for compiled in requests:
         outcome = simulate(compiled.request, images.get(compiled.request["resourceArn"]), now)
         entry = {

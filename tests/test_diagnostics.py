@@ -24,6 +24,7 @@ TESTED_ELSEWHERE = {
     "E004": "tests/test_cli.py::test_file_too_large",
     "E415": "tests/test_plugins.py::test_a_selector_that_raises",
     "E416": "tests/test_plugins.py::test_a_selector_that_returns_no_arn",
+    "E420": "tests/test_plan_cli.py::test_a_refused_request_fails_the_plan",
     "E499": "tests/test_plugins.py::test_check_rule_problems_name_the_plugin",
     "W499": "tests/test_plugins.py::test_check_rule_problems_name_the_plugin",
     "E501": "tests/test_inventory.py::test_unreadable_file",

@@ -96,8 +96,10 @@ def test_simulator_matches_the_reference(
     ami_list: list[dict[str, Any]], amis_rules: dict[str, Any], status: str, include_amis: bool
 ) -> None:
     entries = [{**a, "id": f"ami-{i:x}", "account": "123456789012"} for i, a in enumerate(ami_list)]
-    image = Image.model_validate({"arn": ARN, "name": "app", "version": "1.0.0/1", "type": "AMI",
-                                  "created": "2025-01-01T00:00:00Z", "status": "AVAILABLE", "amis": entries})  # fmt: skip
+    image = Image.model_validate(
+        {"arn": ARN, "name": "app", "version": "1.0.0/1", "type": "AMI", "created": "2025-01-01T00:00:00Z",
+         "status": "AVAILABLE", "amis": entries}
+    )  # fmt: skip
     request: dict[str, Any] = {
         "resourceArn": ARN,
         "state": {"status": status},

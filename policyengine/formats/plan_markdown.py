@@ -38,9 +38,8 @@ def render_markdown(document: dict[str, Any]) -> str:
             out += ["| | resource | id | region | verdict | why |", "|---|---|---|---|---|---|"]
             for r in request["resources"]:
                 reasons = _cell("; ".join(r["reasons"]))
-                out.append(
-                    f"| {ICONS[r['verdict']]} | {r['type']} | `{r['id']}` | {r['region']} | {r['verdict']} | {reasons} |"
-                )
+                icon, verdict = ICONS[r["verdict"]], r["verdict"]
+                out.append(f"| {icon} | {r['type']} | `{r['id']}` | {r['region']} | {verdict} | {reasons} |")
         for warning in request["warnings"]:
             out.append(f"> ⚠️ {_cell(warning)}")
     return "\n".join(out) + "\n"
