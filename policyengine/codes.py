@@ -74,10 +74,9 @@ CODES: dict[str, str] = {
     "E420": "request the service would refuse",
     "E499": "problem reported by a plugin",
     # Inventory files.
-    "E501": "inventory file cannot be read",
-    "E502": "inventory file is not valid JSON",
-    "E503": "inventory entry does not fit the format",
-    "E504": "image listed twice in the inventory",
+    "E501": "inventory file is not valid JSON",
+    "E502": "inventory entry does not fit the format",
+    "E503": "image listed twice in the inventory",
     # Warnings.
     "W001": "exclusion without include amis has no effect",
     "W002": "region name unknown to every AWS partition",

@@ -16,19 +16,28 @@ class DurationArg(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value: int = Field(ge=0)
+    value: int = Field(ge=0, le=100_000)
     unit: Unit
 
 
 def before(moment: datetime, value: int, unit: str) -> datetime:
-    """``moment`` minus a duration; months and years are calendar ones (the day clamped)."""
-    if unit == "DAYS":
-        return moment - timedelta(days=value)
-    if unit == "WEEKS":
-        return moment - timedelta(weeks=value)
+    """``moment`` minus a duration; months and years are calendar ones (the day clamped).
+
+    A duration longer than the calendar reaches back gives the earliest representable time.
+    """
+    earliest = datetime.min.replace(tzinfo=moment.tzinfo)
+    try:
+        if unit == "DAYS":
+            return moment - timedelta(days=value)
+        if unit == "WEEKS":
+            return moment - timedelta(weeks=value)
+    except OverflowError:
+        return earliest
     months = value * (12 if unit == "YEARS" else 1)
     total = moment.year * 12 + moment.month - 1 - months
     year, month = divmod(total, 12)
     month += 1
+    if year < 1:
+        return earliest
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Diagnostic, PolicyEngineError, Span, error
-from .servicemodel import service_model
+from .servicemodel import arn_pattern, service_model
 
 
 def _enum(shape: str) -> list[str]:
@@ -28,8 +28,7 @@ def _image_status(value: str) -> str:
 
 
 def _image_arn(value: str) -> str:
-    pattern = service_model()["shapes"]["ImageBuildVersionArn"]["pattern"]
-    if not re.search(pattern.removesuffix("$") + r"\Z", value):
+    if not arn_pattern().search(value):
         raise ValueError("is not an image build version ARN (arn:aws:imagebuilder:REGION:ACCOUNT:image/NAME/X.Y.Z/N)")
     return value
 
@@ -108,33 +107,32 @@ def json_path(loc: tuple[Any, ...]) -> str:
 
 
 def load_inventory(path: str) -> Inventory:
-    """Read and validate an inventory file; raise ``InventoryError`` with every problem."""
-    where = Span.whole_file(path)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InventoryError(
-            [error(where, "E501", f"cannot read the inventory `{path}`: {exc.strerror or exc}",
-                   "check the path given to --inventory")]
-        ) from exc  # fmt: skip
-    return parse_inventory(data, path)
+    """Read and validate an inventory file; raise ``InventoryError`` with every problem.
+
+    Problems with the file itself (missing, unreadable, too large, not UTF-8) have the same
+    codes as for rule files (E0xx); problems inside it E5xx.
+    """
+    from .sources import read
+
+    source = read(path, path)
+    if isinstance(source, Diagnostic):
+        raise InventoryError([source])
+    return parse_inventory(source.text, path)
 
 
-def parse_inventory(data: bytes, path: str) -> Inventory:
-    """Validate inventory bytes (JSON); raise ``InventoryError`` with every problem."""
+def parse_inventory(text: str | bytes, path: str) -> Inventory:
+    """Validate an inventory's JSON text; raise ``InventoryError`` with every problem."""
     try:
-        document = json.loads(data)
-    except UnicodeDecodeError as exc:
-        raise InventoryError(
-            [error(Span.whole_file(path), "E502", f"the inventory `{path}` is not UTF-8: {exc.reason}",
-                   "save it as UTF-8 JSON")]
-        ) from exc  # fmt: skip
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         span = Span(path, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         raise InventoryError(
-            [error(span, "E502", f"the inventory is not valid JSON: {exc.msg}", "fix the JSON syntax")]
+            [error(span, "E501", f"the inventory is not valid JSON: {exc.msg}", "fix the JSON syntax")]
         ) from exc
+    except (ValueError, RecursionError) as exc:  # too deeply nested, numbers too long, not UTF-8
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InventoryError([error(Span.whole_file(path), "E501", f"the inventory cannot be read as JSON: {reason}",
+                                    "write the format of docs/cli.md")]) from exc  # fmt: skip
     try:
         inventory = Inventory.model_validate(document)
     except ValidationError as exc:
@@ -144,9 +142,8 @@ def parse_inventory(data: bytes, path: str) -> Inventory:
     for index, image in enumerate(inventory.images):
         if image.arn in seen:
             problems.append(
-                error(Span.whole_file(path), "E504",
-                      f"{path}: $.images[{index}].arn: `{image.arn}` is listed twice"
-                      f" (first at $.images[{seen[image.arn]}])",
+                error(Span.whole_file(path), "E503",
+                      f"$.images[{index}].arn: `{image.arn}` is listed twice (first at $.images[{seen[image.arn]}])",
                       "list each image build version once")
             )  # fmt: skip
         seen.setdefault(image.arn, index)
@@ -162,7 +159,9 @@ def _field_problem(path: str, e: Any) -> Diagnostic:
         reason, hint = "is not a field of the inventory format", "remove it, or check its spelling (docs/cli.md)"
     elif kind == "missing":
         reason, hint = "is required", "add it (docs/cli.md lists the required fields)"
+    elif kind == "model_type" or kind == "model_attributes_type":
+        reason, hint = "must be a JSON object", "write the format of docs/cli.md"
     else:
         msg = e["msg"].removeprefix("Value error, ")
         reason, hint = msg[:1].lower() + msg[1:], None
-    return error(Span.whole_file(path), "E503", f"{path}: {loc} {reason}", hint)
+    return error(Span.whole_file(path), "E502", f"{loc} {reason}", hint)

@@ -9,7 +9,8 @@ from typing import Any
 from .events import Event, EventRule
 from .model import Call, Rule
 from .plan import summarize
-from .plugins import PluginHost
+from .plugins import PluginError, PluginHost, shielded
+from .selection import plugin_args
 
 
 def notify_plan(host: PluginHost, rules: Iterable[Rule], document: dict[str, Any]) -> list[str]:
@@ -37,13 +38,13 @@ def notify_plan(host: PluginHost, rules: Iterable[Rule], document: dict[str, Any
 
 
 def send(host: PluginHost, call: Call, event: Event) -> str | None:
-    """Call one notifier; a failure is returned as a message, never raised."""
+    """Call one notifier; a failure is returned as a message that names the plugin, never raised."""
     registered = host.notifiers.get(call.name)
     if registered is None:
         return f"notifier `{call.name}` is not registered"
     try:
-        args = registered.model.model_validate(call.args) if registered.model else dict(call.args)
-        registered.function(event, args)
-    except Exception as exc:
-        return f"notifier `{call.name}` (plugin `{registered.plugin}`) failed: {type(exc).__name__}: {exc}"
+        with shielded(registered.plugin, f"notifier `{call.name}`"):
+            registered.function(event, plugin_args(registered, call.args))
+    except PluginError as exc:
+        return str(exc)
     return None

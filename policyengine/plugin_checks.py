@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from .errors import Diagnostic, Problem, Severity, Span, error
-from .model import Call, Rule
-from .plugins import PluginError, PluginHost, Registered
+from .model import Call, Rule, Target
+from .plugins import PluginError, PluginHost, Registered, shielded
 from .suggest import did_you_mean, one_of
 
 _PLUGIN_CODE = re.compile(r"[A-Z][A-Z0-9]*[0-9]+")
+_ENGINE_CODE = re.compile(r"[EW][0-9]+")  # the engine's own codes: plugins choose others
 
 
 def check_calls(rules: Iterable[Rule], host: PluginHost) -> list[Diagnostic]:
@@ -54,9 +56,13 @@ def validation_errors(registered: Registered, args: dict[str, Any]) -> list[Any]
         }
         errors += [{"loc": (key,), "type": "extra_forbidden", "msg": "unknown"} for key in args if key not in known]
     try:
-        model.model_validate(args)
-    except ValidationError as exc:
-        errors += list(exc.errors())
+        with shielded(registered.plugin, f"the argument model of {registered.kind} `{registered.name}`"):
+            try:
+                model.model_validate(args)
+            except ValidationError as exc:
+                errors += list(exc.errors())
+    except PluginError:
+        raise
     return errors
 
 
@@ -74,39 +80,60 @@ def _argument_problem(call: Call, registered: Registered, e: Any) -> Diagnostic:
         span = call.span
     else:
         path = ".".join(loc)
-        message, hint = f"{where}: argument `{path}`: {e['msg'].removeprefix('Value error, ')}", None
-    return error(span, "E317", message, hint)
+        reason = e["msg"].removeprefix("Value error, ")
+        message, hint = (f"{where}: argument `{path}`: {reason}" if path else f"{where}: {reason}"), None
+    return replace(error(span, "E317", message, hint), source=registered.plugin)
 
 
-def check_rules_with_plugins(rules: Iterable[Rule], host: PluginHost) -> list[Diagnostic]:
-    """The problems that plugins' `check_rule` hooks report, at each rule, naming the plugin."""
-    if not host.implementers("check_rule"):
+def check_rules_with_plugins(
+    rules: Iterable[Rule], host: PluginHost, selected: Mapping[str, list[Target]] | None = None
+) -> list[Diagnostic]:
+    """The problems that plugins' `check_rule` hooks report, at each rule, naming the plugin.
+
+    Each plugin gets its own copy of the rule, with the targets its selectors found (when an
+    inventory resolved them), so that no plugin can change what another sees or what is sent.
+    """
+    plugins = host.implementers("check_rule")
+    if not plugins:
         return []
     out: list[Diagnostic] = []
     for rule in rules:
-        for plugin, problems in host.call_each("check_rule", rule=rule):
-            if problems is None:
-                continue
-            if isinstance(problems, (str, Problem, Diagnostic)) or not isinstance(problems, Iterable):
-                raise PluginError(plugin, f"`check_rule` must return a list of problems, not {type(problems).__name__}")
-            out.extend(_plugin_problem(plugin, rule.name_span, p) for p in problems)
+        extra = [t for t in (selected or {}).get(rule.name, ()) if t.arn not in {x.arn for x in rule.targets}]
+        view = rule.model_copy(update={"targets": [*rule.targets, *extra]}) if extra else rule
+        for plugin in plugins:
+            with shielded(plugin, "hook `check_rule`"):
+                problems = host.call_one("check_rule", plugin, rule=view.model_copy(deep=True))
+                if problems is None:
+                    continue
+                if isinstance(problems, (str, Problem, Diagnostic, Mapping)) or not isinstance(problems, Iterable):
+                    raise PluginError(
+                        plugin, f"`check_rule` must return a list of problems, not {type(problems).__name__}"
+                    )
+                out.extend(_plugin_problem(plugin, rule.name_span, p) for p in list(problems))
     return out
 
 
 def _plugin_problem(plugin: str, span: Span, problem: object) -> Diagnostic:
+    """A plugin's problem as a diagnostic at the rule's name (whatever span it carried)."""
     if isinstance(problem, Diagnostic):
-        return Diagnostic(problem.span, problem.severity, problem.code, problem.message, problem.hint,
-                          problem.notes, plugin)  # fmt: skip
+        problem = Problem(problem.message, str(getattr(problem.severity, "value", problem.severity)), problem.hint,
+                          problem.code)  # fmt: skip
     if isinstance(problem, str):
         problem = Problem(problem)
     if not isinstance(problem, Problem):
-        raise PluginError(plugin, f"`check_rule` returned {problem!r}; return strings or policyengine.Problem")
+        raise PluginError(plugin, f"`check_rule` returned {problem!r:.80}; return strings or policyengine.Problem")
+    if not isinstance(problem.message, str) or not (problem.hint is None or isinstance(problem.hint, str)):
+        raise PluginError(plugin, "`check_rule` returned a problem whose message or hint is not a string")
     if problem.severity not in ("error", "warning"):
         raise PluginError(plugin, f"`check_rule` returned a problem of severity {problem.severity!r}")
     severity = Severity(problem.severity)
     code = problem.code or ("E499" if severity is Severity.ERROR else "W499")
-    if not _PLUGIN_CODE.fullmatch(code):
-        raise PluginError(plugin, f"`check_rule` returned the code {code!r}; use capitals then digits (PROD001)")
+    if not isinstance(code, str) or not _PLUGIN_CODE.fullmatch(code) or (problem.code and _ENGINE_CODE.fullmatch(code)):
+        raise PluginError(
+            plugin,
+            f"`check_rule` returned the code {code!r}; use capitals then digits, unlike the engine's E123"
+            " and W123 (PROD001)",
+        )
     return Diagnostic(span, severity, code, problem.message, problem.hint, (), plugin)
 
 

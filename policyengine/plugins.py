@@ -3,18 +3,22 @@
 Plugins come from, in this order: the built-in modules of ``DEFAULT_PLUGINS``, installed
 distributions' entry points in the group ``policyengine``, the modules or files named in
 ``POLICYENGINE_PLUGINS`` (comma-separated), and ``--plugin``. Loading happens when a
-command asks for it, never at import. A plugin that fails to load or registers something
-invalid stops the run with an error that names it: the run never goes on without it.
+command asks for it, never at import. A plugin that fails to load, registers something
+invalid, or fails in a hook stops the run with an error that names it: the run never goes
+on without it. Whatever a plugin raises (even ``SystemExit``) is caught and named; only a
+real Ctrl-C goes through.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -23,13 +27,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .constants import (
-    ENV_PLUGINS,
-    ENV_PLUGINS_ALLOW,
-    ENV_PLUGINS_BLOCK,
-    ENV_TRACE_HOOKS,
-    PROJECT,
-)
+from .constants import ENV_PLUGINS, ENV_PLUGINS_ALLOW, ENV_PLUGINS_BLOCK, ENV_TRACE_HOOKS, PROJECT
 from .errors import PolicyEngineError
 from .keywords import ALL_KEYWORDS
 
@@ -43,9 +41,25 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class PluginError(PolicyEngineError):
     """A plugin could not be loaded or did something invalid; ``plugin`` names it."""
 
-    def __init__(self, plugin: str, message: str) -> None:
+    def __init__(self, plugin: str, reason: str) -> None:
         self.plugin = plugin
-        super().__init__(f"plugin `{plugin}`: {message}")
+        self.reason = reason
+        super().__init__(f"plugin `{plugin}`: {reason}")
+
+
+@contextmanager
+def shielded(plugin: str, what: str) -> Iterator[None]:
+    """Turn anything a plugin raises into a ``PluginError`` that names it (Ctrl-C excepted)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except PluginError as exc:
+        if exc.plugin == plugin:
+            raise
+        raise PluginError(plugin, f"{what} failed: {exc}") from exc
+    except BaseException as exc:  # a plugin's SystemExit must not end the run as a success
+        raise PluginError(plugin, f"{what} failed: {type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,7 @@ class PluginHost:
         self.infos = infos
         self.selectors: dict[str, Registered] = {}
         self.notifiers: dict[str, Registered] = {}
+        self._callers: dict[tuple[str, str], Any] = {}
 
     @property
     def hook(self) -> Any:
@@ -101,20 +116,22 @@ class PluginHost:
         return [impl.plugin_name for impl in getattr(self.manager.hook, hook).get_hookimpls()]
 
     def call_one(self, hook: str, plugin: str, **kwargs: Any) -> Any:
-        """Call one plugin's implementation of ``hook``; an exception names the plugin."""
-        others = [self.manager.get_plugin(n) for n in self.implementers(hook) if n != plugin]
-        caller = self.manager.subset_hook_caller(hook, remove_plugins=others)
-        try:
+        """Call one plugin's implementation of ``hook``; whatever it raises names the plugin."""
+        caller = self._callers.get((hook, plugin))
+        if caller is None:
+            others = [self.manager.get_plugin(n) for n in self.implementers(hook) if n != plugin]
+            caller = self._callers[(hook, plugin)] = self.manager.subset_hook_caller(hook, remove_plugins=others)
+        with shielded(plugin, f"hook `{hook}`"):
             result = caller(**kwargs)
-        except PolicyEngineError:
-            raise
-        except Exception as exc:
-            raise PluginError(plugin, f"hook `{hook}` failed: {type(exc).__name__}: {exc}") from exc
         return result[0] if isinstance(result, list) and result else None
 
     def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call ``hook`` once per implementing plugin: each plugin's name and result."""
         return [(name, self.call_one(hook, name, **kwargs)) for name in self.implementers(hook)]
+
+
+def _switched_on(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def load_plugins(
@@ -124,22 +141,24 @@ def load_plugins(
     env = os.environ if environ is None else environ
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(hookspecs)
-    if trace or env.get(ENV_TRACE_HOOKS):
+    if trace or _switched_on(env.get(ENV_TRACE_HOOKS)):
         manager.trace.root.setwriter(sys.stderr.write)
         manager.enable_tracing()
     infos: list[PluginInfo] = []
     for module_name in DEFAULT_PLUGINS:
         _register(manager, infos, importlib.import_module(module_name), module_name, "built-in", None)
     _load_entry_points(manager, infos, env)
-    named = [p.strip() for p in env.get(ENV_PLUGINS, "").split(",") if p.strip()]
-    for spec in named:
-        _register(manager, infos, *_import(spec), ENV_PLUGINS, None)
-    for spec in extra:
-        _register(manager, infos, *_import(spec), "--plugin", None)
+    named = [(p.strip(), ENV_PLUGINS) for p in env.get(ENV_PLUGINS, "").split(",") if p.strip()]
+    seen: set[str] = set()
+    for spec, source in [*named, *((s, "--plugin") for s in extra)]:
+        key = os.path.realpath(spec) if _is_file(spec) else spec
+        if key not in seen:  # a plugin named twice is imported once
+            seen.add(key)
+            _register(manager, infos, *_import(spec), source, None)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(_plugin_name(manager, exc.plugin), str(exc)) from exc
+        raise PluginError(manager.get_name(exc.plugin) or repr(exc.plugin), str(exc)) from exc
     host = PluginHost(manager, infos)
     _collect(host, "selector", "register_selectors", host.selectors)
     _collect(host, "notifier", "register_notifiers", host.notifiers)
@@ -154,35 +173,43 @@ def _load_entry_points(manager: pluggy.PluginManager, infos: list[PluginInfo], e
     for ep in sorted(entry_points(group=PROJECT), key=lambda e: e.name):
         if ep.name in block or (allow and ep.name not in allow):
             continue
-        try:
+        with shielded(ep.name, f"loading `{ep.value}`"):
             module = ep.load()
-        except Exception as exc:
-            raise PluginError(ep.name, f"cannot be loaded from `{ep.value}`: {type(exc).__name__}: {exc}") from exc
         version = ep.dist.version if ep.dist else None
         source = f"entry point of {ep.dist.name}" if ep.dist else "entry point"
         _register(manager, infos, module, ep.name, source, version)
 
 
+def _is_file(spec: str) -> bool:
+    return spec.endswith(".py") or os.sep in spec or "/" in spec
+
+
 def _import(spec: str) -> tuple[ModuleType, str]:
     """Import a plugin named by module or by ``.py`` file; return it and its name."""
+    if not spec:
+        raise PluginError(spec, "an empty name is not a module or a file")
+    if not _is_file(spec):
+        with shielded(spec, "importing it"):
+            return importlib.import_module(spec), spec
+    path = Path(spec)
+    if path.is_dir():
+        raise PluginError(spec, "is a directory; name a .py file or an importable module")
+    if not path.is_file():
+        raise PluginError(spec, "no such file")
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    module_name = f"policyengine_plugin_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}_{digest}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise PluginError(spec, "cannot be imported")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
     try:
-        if spec.endswith(".py") or os.sep in spec or "/" in spec:
-            path = Path(spec)
-            if not path.is_file():
-                raise PluginError(spec, "no such file")
-            module_name = f"policyengine_plugin_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}"
-            loader_spec = importlib.util.spec_from_file_location(module_name, path)
-            if loader_spec is None or loader_spec.loader is None:
-                raise PluginError(spec, "cannot be imported")
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[module_name] = module
+        with shielded(spec, "importing it"):
             loader_spec.loader.exec_module(module)
-            return module, spec
-        return importlib.import_module(spec), spec
     except PluginError:
+        del sys.modules[module_name]
         raise
-    except Exception as exc:
-        raise PluginError(spec, f"cannot be imported: {type(exc).__name__}: {exc}") from exc
+    return module, spec
 
 
 def _register(
@@ -205,33 +232,42 @@ def _register(
             from ._version import __version__
 
             version = __version__
-    hooks = sorted(impl.name for impl in _hookcallers(manager, module))
+    hooks = sorted(caller.name for caller in manager.get_hookcallers(module) or [])
     infos.append(PluginInfo(name, source, version, hooks))
 
 
-def _hookcallers(manager: pluggy.PluginManager, module: ModuleType) -> list[Any]:
-    return list(manager.get_hookcallers(module) or [])
-
-
-def _plugin_name(manager: pluggy.PluginManager, plugin: object) -> str:
-    return manager.get_name(plugin) or repr(plugin)  # type: ignore[arg-type]
-
-
 def _collect(host: PluginHost, kind: str, hook: str, registry: dict[str, Registered]) -> None:
+    """Call a contribution hook plugin by plugin, each with a `register` bound to that plugin."""
     info_by_name = {info.name: info for info in host.infos}
     for plugin in host.implementers(hook):
+        register, close = _registrar(kind, plugin, registry, info_by_name.get(plugin))
+        try:
+            host.call_one(hook, plugin, register=register)
+        finally:
+            close()
 
-        def register(name: str, function: Callable[..., Any], model: Any = None, _plugin: str = plugin) -> None:
-            _validate_registration(kind, name, function, model, _plugin)
-            if name in registry:
-                other = registry[name].plugin
-                raise PluginError(_plugin, f"registers the {kind} `{name}`, which plugin `{other}` registered already")
-            registry[name] = Registered(kind, name, function, _plugin, model)
-            info = info_by_name.get(_plugin)
-            if info is not None:
-                (info.selectors if kind == "selector" else info.notifiers).append(name)
 
-        host.call_one(hook, plugin, register=register)
+def _registrar(
+    kind: str, plugin: str, registry: dict[str, Registered], info: PluginInfo | None
+) -> tuple[Callable[..., None], Callable[[], None]]:
+    """A `register` callback for one plugin, and a function that closes it after the hook."""
+    open_ = [True]
+
+    def register(name: str, function: Callable[..., Any], model: Any = None, /) -> None:
+        if not open_[0]:
+            raise PluginError(plugin, f"registered the {kind} {name!r} after start-up; register in the hook only")
+        _validate_registration(kind, name, function, model, plugin)
+        if name in registry:
+            other = registry[name].plugin
+            raise PluginError(plugin, f"registers the {kind} `{name}`, which plugin `{other}` registered already")
+        registry[name] = Registered(kind, name, function, plugin, model)
+        if info is not None:
+            (info.selectors if kind == "selector" else info.notifiers).append(name)
+
+    def close() -> None:
+        open_[0] = False
+
+    return register, close
 
 
 def _validate_registration(kind: str, name: object, function: object, model: object, plugin: str) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
+import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,16 +12,16 @@ from .errors import Diagnostic, error
 from .inventory import Image
 from .model import Call, Rule, Target
 from .plugin_checks import validation_errors
-from .plugins import PluginHost, Registered
-from .servicemodel import service_model
+from .plugins import PluginError, PluginHost, Registered, shielded
+from .servicemodel import arn_pattern
 
 
 @dataclass(frozen=True)
 class SelectorContext:
     """What a selector is given besides its arguments."""
 
-    now: datetime
-    images: Sequence[Image]
+    now: datetime  # aware, UTC
+    images: Sequence[Image]  # read-only: the inventory's images
     aws: Any = None  # boto3 client access for selectors that list images live
 
 
@@ -29,7 +29,6 @@ def resolve_selectors(
     rules: Iterable[Rule], host: PluginHost, context: SelectorContext
 ) -> tuple[dict[str, list[Target]], list[Diagnostic]]:
     """The targets each rule's selectors yield (by rule name), and the problems found."""
-    pattern = re.compile(service_model()["shapes"]["ImageBuildVersionArn"]["pattern"].removesuffix("$") + r"\Z")
     targets: dict[str, list[Target]] = {}
     diagnostics: list[Diagnostic] = []
     for rule in rules:
@@ -42,7 +41,7 @@ def resolve_selectors(
             if registered is None or validation_errors(registered, call.args):
                 ok = False  # reported by plugin_checks.check_calls
                 continue
-            arns, problem = _run(registered, call, context, pattern)
+            arns, problem = _run(registered, call, context)
             if problem is not None:
                 diagnostics.append(problem)
                 ok = False
@@ -53,30 +52,32 @@ def resolve_selectors(
     return targets, diagnostics
 
 
-def _run(
-    registered: Registered, call: Call, context: SelectorContext, pattern: re.Pattern[str]
-) -> tuple[list[str], Diagnostic | None]:
+def plugin_args(registered: Registered, args: dict[str, Any]) -> Any:
+    """A call's arguments as the plugin receives them: its model, or a copy of the dict."""
+    if registered.model is None:
+        return copy.deepcopy(args)
+    with shielded(registered.plugin, "its argument model"):
+        return registered.model.model_validate(args)
+
+
+def _run(registered: Registered, call: Call, context: SelectorContext) -> tuple[list[str], Diagnostic | None]:
     where = f"selector `{call.name}` (plugin `{registered.plugin}`)"
-    args = registered.model.model_validate(call.args) if registered.model else dict(call.args)
     try:
-        result = registered.function(args, context)
-        values = list(result) if result is not None else []
-    except Exception as exc:
-        return [], error(
-            call.span,
-            "E415",
-            f"{where} failed: {type(exc).__name__}: {exc}",
-            f"this is a problem in the plugin `{registered.plugin}`; report it to its authors",
-        )
+        with shielded(registered.plugin, f"selector `{call.name}`"):
+            result = registered.function(plugin_args(registered, call.args), context)
+            values = list(result) if result is not None else []
+    except PluginError as exc:
+        problem = error(call.span, "E415", f"{where} failed: {exc.reason}",
+                        f"this is a problem in the plugin `{registered.plugin}`; report it to its authors")  # fmt: skip
+        return [], replace(problem, source=registered.plugin)
     arns = []
+    pattern = arn_pattern()
     for value in values:
         if not isinstance(value, str) or not pattern.search(value):
-            return [], error(
-                call.span,
-                "E416",
-                f"{where} returned {value!r}, which is not an image build version ARN",
-                f"a selector returns ARNs such as arn:aws:imagebuilder:us-east-1:123456789012:image/"
-                f"NAME/1.0.0/1; report this to the authors of `{registered.plugin}`",
-            )
+            shown = f"{value!r:.200}"
+            problem = error(call.span, "E416", f"{where} returned {shown}, which is not an image build version ARN",
+                            "a selector returns ARNs such as arn:aws:imagebuilder:us-east-1:123456789012:image/"
+                            f"NAME/1.0.0/1; report this to the authors of `{registered.plugin}`")  # fmt: skip
+            return [], replace(problem, source=registered.plugin)
         arns.append(value)
     return arns, None

@@ -182,3 +182,11 @@ def _is_time(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@lru_cache(maxsize=1)
+def arn_pattern() -> re.Pattern[str]:
+    """The model's pattern of an image build version ARN (anchored at the very end)."""
+    compiled = _pattern(service_model()["shapes"]["ImageBuildVersionArn"]["pattern"])
+    assert compiled is not None
+    return compiled

@@ -40,21 +40,21 @@ def test_defaults() -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as exc:
         load_inventory(str(tmp_path / "missing.json"))
-    assert [d.code for d in exc.value.diagnostics] == ["E501"]
+    assert [d.code for d in exc.value.diagnostics] == ["E001"]
 
 
 def test_invalid_json() -> None:
     with pytest.raises(InventoryError) as exc:
         parse_inventory(b'{"images": [\n  {"arn": }]}', "inv.json")
     (d,) = exc.value.diagnostics
-    assert (d.code, d.span.line, d.span.column) == ("E502", 2, 11)
+    assert (d.code, d.span.line, d.span.column) == ("E501", 2, 11)
 
 
 def test_fields_name_their_json_path() -> None:
     bad_ami = {"id": "ami-0abc", "region": "us-east-1", "account": "1234", "colour": "red"}
     found = problems({"images": [{**IMAGE, "status": "SHINY", "amis": [bad_ami]}, {"arn": "x"}]})
-    messages = dict((m.split(" ", 2)[1], (c, m)) for c, m in found)
-    assert messages["$.images[0].status"][0] == "E503" and "AVAILABLE" in messages["$.images[0].status"][1]
+    messages = dict((m.split(" ", 1)[0], (c, m)) for c, m in found)
+    assert messages["$.images[0].status"][0] == "E502" and "AVAILABLE" in messages["$.images[0].status"][1]
     assert "12-digit" in messages["$.images[0].amis[0].account"][1]
     assert "not a field" in messages["$.images[0].amis[0].colour"][1]
     assert "image build version ARN" in messages["$.images[1].arn"][1]
@@ -63,15 +63,23 @@ def test_fields_name_their_json_path() -> None:
 
 def test_times_must_carry_a_zone() -> None:
     (found,) = problems({"images": [{**IMAGE, "created": "2026-01-10T08:00:00"}]})
-    assert found[0] == "E503" and "$.images[0].created" in found[1]
+    assert found[0] == "E502" and "$.images[0].created" in found[1]
 
 
 def test_duplicate_images() -> None:
-    assert [c for c, _ in problems({"images": [IMAGE, IMAGE]})] == ["E504"]
+    assert [c for c, _ in problems({"images": [IMAGE, IMAGE]})] == ["E503"]
 
 
 def test_cli_reports_inventory_problems_without_traceback(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "inv.json"
     bad.write_text('{"images": [{"arn": 1}]}')
     result = run("compile", "--inventory", str(bad), str(ROOT / "rules"))
-    assert result.code == 1 and "E503" in result.err and "Traceback" not in result.err
+    assert result.code == 1 and "E502" in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(("text", "code"), [("[" * 100_000, "E501"), ('{"images": [' + "9" * 5000 + "]}", "E501"),
+                                             ('{"images": [1]}', "E502"), ("null", "E502")])  # fmt: skip
+def test_odd_json_ends_in_diagnostics(text: str, code: str) -> None:
+    with pytest.raises(InventoryError) as exc:
+        parse_inventory(text, "inv.json")
+    assert exc.value.diagnostics[0].code == code

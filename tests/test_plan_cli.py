@@ -83,4 +83,4 @@ def test_a_failing_notifier_is_reported_and_changes_nothing(run: Callable[..., R
     rules.write_text(f'rule "told" {{ target "{ARN}" status deprecated notify file(path: "{tmp_path}") }}\n')
     result = plan(run, str(rules))
     assert result.code == 0
-    assert "warning: notifier `file` (plugin `policyengine.default_plugins.notifiers`) failed" in result.err
+    assert "warning: plugin `policyengine.default_plugins.notifiers`: notifier `file` failed" in result.err

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ..durations import DurationArg, before
 from ..hookspecs import hookimpl
 
+USABLE = frozenset({"AVAILABLE", "DEPRECATED", "DISABLED"})
+
 
 class ImagesArgs(BaseModel):
     """The arguments of ``select images(...)``."""
@@ -43,8 +45,9 @@ def select_images(args: ImagesArgs, context: Any) -> Iterator[str]:
 
     ``name`` and ``version`` are exact or ``*`` globs (``version`` matches ``1.0.0/3`` or
     ``1.0.0``); ``status`` is one status or a list; ``tag`` a list of ``key=value`` that the
-    image's own tags must all match. ``keep_latest`` leaves out the newest N builds of each
-    name among those that match the other arguments, by creation time; ``older_than`` then
+    image's own tags must all match. ``keep_latest`` leaves out the newest N usable builds
+    (AVAILABLE, DEPRECATED or DISABLED) of each name among those that match the other
+    arguments, by creation time; ``older_than`` then
     keeps the builds created longer ago than the duration (months and years are calendar
     ones) before ``context.now``.
     """
@@ -60,7 +63,8 @@ def select_images(args: ImagesArgs, context: Any) -> Iterator[str]:
     ]
     if args.keep_latest:
         newest: dict[str, list[Any]] = {}
-        for image in sorted(candidates, key=lambda i: (i.created, i.arn), reverse=True):
+        usable = (i for i in candidates if i.status in USABLE)  # a failed build is nobody's latest
+        for image in sorted(usable, key=lambda i: (i.created, i.arn), reverse=True):
             newest.setdefault(image.name, []).append(image)
         kept = {image.arn for group in newest.values() for image in group[: args.keep_latest]}
         candidates = [image for image in candidates if image.arn not in kept]
