@@ -89,11 +89,12 @@ def _finish(ws: Workspace, options: Options) -> Result:
     if host is not None:
         usable = [r for r in rules if r.name not in resolved.broken]
         diagnostics += check_calls(usable, host)
-        diagnostics += check_rules_with_plugins(usable, host)
         if options.inventory is not None:
-            context = SelectorContext(options.now or datetime.now(UTC), tuple(options.inventory.images), options.aws)
+            now = (options.now or datetime.now(UTC)).astimezone(UTC)
+            context = SelectorContext(now, tuple(options.inventory.images), options.aws)
             selected, problems = resolve_selectors(usable, host, context)
             diagnostics += problems
+        diagnostics += check_rules_with_plugins(usable, host, selected)
     compiled = compile_rules(rules, frozenset(resolved.broken), selected)
     diagnostics += compiled.diagnostics
     diagnostics.sort(key=Diagnostic.sort_key)

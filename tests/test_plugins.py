@@ -203,7 +203,7 @@ def test_hooks_fire_in_order(run: Callable[..., Run], plugin: Callable[..., Path
     rules_file.write_text('rule "a" { select pick() status disabled }\nrule "b" { select pick() status disabled }\n')
     assert run("compile", "--plugin", str(path), "--inventory", INVENTORY, str(rules_file)).code == 0
     assert log_path.read_text().split("\n")[:-1] == [
-        "register_selectors", "register_notifiers", "check_rule a", "check_rule b", "select", "select",
+        "register_selectors", "register_notifiers", "select", "select", "check_rule a", "check_rule b",
     ]  # fmt: skip
 
 
@@ -395,3 +395,105 @@ def test_every_hook_is_documented_with_its_signature_and_tested() -> None:
         params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"### `{name}({params})`" in doc, f"{name}({params}) is not documented"
         assert f"def test_hook_{name}(" in tests, f"{name} has no test of its own"
+
+
+# ---------------------------------------------------------------- plugins cannot end the run as a success
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "raise SystemExit(0)\n",
+        "@hookimpl\ndef check_rule(rule):\n    raise SystemExit(0)\n",
+        "@hookimpl\ndef check_rule(rule):\n    return {'a': 1}\n",
+        "@hookimpl\ndef check_rule(rule):\n    return [Problem(5)]\n",
+        "@hookimpl\ndef check_rule(rule):\n    return [Problem('x', code='E302')]\n",
+        "@hookimpl\ndef check_rule(rule):\n    return [Problem('x', severity='info')]\n",
+        "@hookimpl\ndef check_rule(rule):\n    yield 'x'\n    raise ValueError('midway')\n",
+    ],
+)
+def test_misbehaving_plugins_fail_the_run_naming_themselves(
+    run: Callable[..., Run], plugin: Callable[..., Path], body: str
+) -> None:
+    path = plugin("odd", body)
+    result = run("check", "--plugin", str(path), str(ROOT / "rules"))
+    assert result.code == 1
+    assert f"plugin `{path}`" in result.err and "internal error" not in result.err
+
+
+def test_a_selector_that_exits_is_reported(
+    run: Callable[..., Run], plugin: Callable[..., Path], rules: Callable[..., Path]
+) -> None:
+    path = plugin("quit", "@hookimpl\ndef register_selectors(register):\n    register('quit', lambda a, c: exit(0))\n")
+    result = run("compile", "--plugin", str(path), "--inventory", INVENTORY, str(rules(SELECT.format(call="quit()"))))
+    assert result.code == 1 and "E415" in result.err and "SystemExit" in result.err
+
+
+def test_check_rule_sees_the_targets_selectors_found(
+    run: Callable[..., Run], plugin: Callable[..., Path], rules: Callable[..., Path]
+) -> None:
+    path = plugin(
+        "count",
+        """
+        @hookimpl
+        def check_rule(rule):
+            rule.targets.clear()  # a private copy: this changes nothing for anyone else
+            return []
+        @hookimpl
+        def register_notifiers(register):
+            pass
+    """,
+    )
+    other = plugin(
+        "seen",
+        """
+        @hookimpl
+        def check_rule(rule):
+            return [Problem(f"{len(rule.targets)} targets", severity="warning", code="SEEN1")]
+    """,
+    )
+    text = SELECT.format(call='images(name: "golden-al2023", keep_latest: 3)')
+    result = run("compile", "--plugin", str(path), "--plugin", str(other), "--inventory", INVENTORY, "--now", NOW,
+                 str(rules(text)))  # fmt: skip
+    # 7 builds of golden-al2023: the 3 newest usable ones are kept, the failed one is not usable
+    assert "SEEN1" in result.err and "4 targets" in result.err
+    assert len(json.loads(result.out)["requests"]) == 4
+
+
+def test_register_is_bound_to_its_plugin_and_closed_after_start_up(plugin: Callable[..., Path]) -> None:
+    spoof = plugin("spoof", "@hookimpl\ndef register_selectors(register):\n    register('x', len, None, 'images')\n")
+    with pytest.raises(PluginError, match="spoof"):
+        load_plugins([str(spoof)])
+    late = plugin(
+        "late",
+        """
+        KEPT = []
+        @hookimpl
+        def register_selectors(register):
+            KEPT.append(register)
+    """,
+    )
+    host = load_plugins([str(late)])
+    with pytest.raises(PluginError, match="after start-up"):
+        host.manager.get_plugin(str(late)).KEPT[0]("later", len)
+
+
+def test_an_argument_model_that_raises_names_the_plugin(
+    run: Callable[..., Run], plugin: Callable[..., Path], rules: Callable[..., Path]
+) -> None:
+    path = plugin(
+        "model",
+        """
+        from pydantic import BaseModel, model_validator
+        class Args(BaseModel):
+            @model_validator(mode="before")
+            @classmethod
+            def boom(cls, data):
+                raise KeyError("nope")
+        @hookimpl
+        def register_selectors(register):
+            register("m", lambda a, c: [], Args)
+    """,
+    )
+    result = run("check", "--plugin", str(path), str(rules(SELECT.format(call="m()"))))
+    assert result.code == 1 and f"plugin `{path}`" in result.err and "KeyError" in result.err
