@@ -57,6 +57,7 @@ class Ami(_Frozen):
     last_launched: AwareDatetime | None = None
     tags: dict[str, str] = {}
     snapshots: list[str] = []
+    missing: bool = False  # listed by Image Builder but gone from EC2 (set by live reads)
 
 
 class Container(_Frozen):
