@@ -20,6 +20,7 @@ from .errors import Diagnostic, PolicyEngineError, Problem, Refuse
 
 if TYPE_CHECKING:
     from .engine import Result
+    from .hookspecs import hookimpl
 
 __all__ = [
     "Diagnostic",
@@ -55,27 +56,42 @@ class RuleErrors(PolicyEngineError):
         super().__init__(f"{len(errors)} error(s) in the rules{where}")
 
 
-def load(paths: Iterable[str]) -> Result:
-    """Check the rule files and directories ``paths`` name; the result holds rules, requests, diagnostics."""
+def load(paths: Iterable[str], plugins: bool = True) -> Result:
+    """Check the rule files and directories ``paths`` name: the result holds rules, requests, diagnostics.
+
+    With ``plugins`` (the default) the installed plugins are loaded as the command line does,
+    so unknown selectors and plugins' `check_rule` problems are reported; without, only the
+    language itself is checked.
+    """
     from .engine import check_paths
 
-    return check_paths(paths)
+    return check_paths(paths, _options(plugins))
 
 
-def loads(text: str, name: str = "<string>.policy") -> Result:
-    """Check rule text held in memory (imports are read relative to ``name``)."""
+def loads(text: str, name: str = "<string>.policy", plugins: bool = True) -> Result:
+    """Check rule text held in memory (imports are read relative to ``name``); see ``load``."""
     from .engine import check_sources
     from .sources import Source
 
-    return check_sources([Source(name, text)])
+    return check_sources([Source(name, text)], _options(plugins))
 
 
-def compile(paths: Iterable[str]) -> list[dict[str, Any]]:
+def _options(plugins: bool) -> Any:
+    from .engine import Options
+
+    if not plugins:
+        return Options()
+    from .plugins import load_plugins
+
+    return Options(plugins=load_plugins())
+
+
+def compile(paths: Iterable[str], plugins: bool = True) -> list[dict[str, Any]]:
     """The `StartResourceStateUpdate` requests the rules compile to, in the boto3 shape.
 
-    Raises ``RuleErrors`` when the rules have errors.
+    Raises ``RuleErrors`` when the rules have errors (plugins' problems included, see ``load``).
     """
-    result = load(paths)
+    result = load(paths, plugins)
     if not result.ok:
         raise RuleErrors(result.diagnostics)
     return [r.request for r in result.compiled.requests]

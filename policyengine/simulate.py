@@ -93,6 +93,9 @@ def _refusals(request: dict[str, Any], image: Image, status: str, now: datetime)
 
 
 def _judge_ami(ami: Ami, included: bool, rules: dict[str, Any] | None, at: datetime) -> Resource:
+    if ami.missing:
+        reason = "Image Builder lists this AMI but EC2 no longer has it (the service reports it as done)"
+        return Resource("ami", ami.id, ami.region, ami.account, SKIPPED, (reason,))
     if not included:
         return Resource("ami", ami.id, ami.region, ami.account, SKIPPED, ("amis not included",))
     matched, doubt = _criteria(ami, rules or {}, at)
@@ -208,6 +211,8 @@ def _warnings(
         out.append("exclusion rules have no effect without `include amis`")
     touched = {a.id for a in amis if a.verdict in (UPDATE, UNCERTAIN)}
     for ami in image.amis:
+        if ami.missing and include.get("amis"):
+            out.append(f"{ami.id} is gone from EC2: nothing will happen to it")
         if ami.id in touched and ami.tags.get(CREATED_BY[0]) != CREATED_BY[1]:
             out.append(f"{ami.id} has no `CreatedBy: EC2 Image Builder` tag: the managed execution policy will"
                        " deny the action on it and its snapshots")  # fmt: skip

@@ -196,3 +196,9 @@ def test_containers_follow_include() -> None:
     assert verdicts(simulate(request("DELETED", "containers"), img, NOW), "container")[0][1] == "update"
     skipped = verdicts(simulate(request("DELETED", "amis"), img, NOW), "container")[0]
     assert skipped[1:] == ("skipped", ("containers not included",))
+
+
+def test_an_ami_gone_from_ec2_is_skipped_with_a_warning() -> None:
+    out = simulate(request("DELETED", "amis"), image(ami("ami-1", missing=True), ami("ami-2")), NOW)
+    assert verdicts(out)[0][:2] == ("ami-1", "skipped") and "EC2 no longer has it" in verdicts(out)[0][2][0]
+    assert any("ami-1 is gone from EC2" in w for w in out.warnings)

@@ -65,9 +65,9 @@ def invoke(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         code = EXIT_USAGE if isinstance(exc, click.UsageError) else EXIT_FAIL
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        code = EXIT_FAIL
+    except click.exceptions.Abort:  # click's form of Ctrl-C
+        click.echo("interrupted", err=True)
+        code = 130
     except PolicyEngineError as exc:
         diagnostics = getattr(exc, "diagnostics", None)
         if diagnostics:
