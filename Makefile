@@ -38,7 +38,8 @@ test: $(STAMP_TEST)
 	$(BIN)/lint-imports
 
 bench: $(STAMP_TEST)
-	$(BIN)/python bench/check_bench.py
+	$(BIN)/python bench/check_bench.py --write
+	$(BIN)/python bench/plan_bench.py --write
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
