@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +11,7 @@ from typing import Any
 
 from .compiler import Compiled, compile_rules
 from .errors import Diagnostic
-from .inventory import Inventory
+from .inventory import Image
 from .model import Rule
 from .plugin_checks import check_calls, check_rules_with_plugins
 from .plugins import PluginHost
@@ -26,7 +26,7 @@ class Options:
     """How to run the pipeline: the plugins, and what selectors resolve against."""
 
     plugins: PluginHost | None = None  # None: no plugin checks, selectors stay unresolved
-    inventory: Inventory | None = None  # with plugins: resolve selectors against it
+    images: Sequence[Image] | None = None  # with plugins: resolve selectors against these images
     now: datetime | None = None  # the evaluation time (default: the current time)
     aws: Any = None  # AWS access for selectors that list live
 
@@ -89,9 +89,9 @@ def _finish(ws: Workspace, options: Options) -> Result:
     if host is not None:
         usable = [r for r in rules if r.name not in resolved.broken]
         diagnostics += check_calls(usable, host)
-        if options.inventory is not None:
+        if options.images is not None:
             now = (options.now or datetime.now(UTC)).astimezone(UTC)
-            context = SelectorContext(now, tuple(options.inventory.images), options.aws)
+            context = SelectorContext(now, options.images, options.aws)
             selected, problems = resolve_selectors(usable, host, context)
             diagnostics += problems
         diagnostics += check_rules_with_plugins(usable, host, selected)

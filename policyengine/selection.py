@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,25 @@ from .model import Call, Rule, Target
 from .plugin_checks import validation_errors
 from .plugins import PluginError, PluginHost, Registered, shielded
 from .servicemodel import arn_pattern
+
+
+class Deferred(Sequence[Image]):
+    """Images fetched on first use: live listings cost AWS calls that rules without selectors never need."""
+
+    def __init__(self, load: Callable[[], Sequence[Image]]) -> None:
+        self._load = load
+        self._images: Sequence[Image] | None = None
+
+    def _get(self) -> Sequence[Image]:
+        if self._images is None:
+            self._images = tuple(self._load())
+        return self._images
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from .durations import before
 from .inventory import Ami, Image
@@ -26,9 +26,8 @@ EDGE = timedelta(days=1)  # EC2 records launches up to a day late; the service j
 FIXED_DAYS = {"MONTHS": 30, "YEARS": 365}
 
 
-@dataclass(frozen=True)
-class Resource:
-    """One resource a request reaches, and what would happen to it."""
+class Resource(NamedTuple):
+    """One resource a request reaches, and what would happen to it (a tuple: plans have many)."""
 
     type: str  # image, ami, snapshot or container
     id: str
@@ -38,9 +37,8 @@ class Resource:
     reasons: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The shape of a `plan --format json` resource."""
-        return {"type": self.type, "id": self.id, "region": self.region, "account": self.account,
-                "verdict": self.verdict, "reasons": list(self.reasons)}  # fmt: skip
+        """The shape of a `plan --format json` resource (`reasons` stays a tuple: a JSON array)."""
+        return dict(zip(self._fields, self, strict=True))
 
 
 @dataclass
@@ -58,15 +56,20 @@ def simulate(request: dict[str, Any], image: Image | None, now: datetime) -> Out
     arn = request["resourceArn"]
     status = request["state"]["status"]
     if image is None:
-        out.errors.append(f"{arn} is not in the inventory: the service would answer ResourceNotFoundException")
+        out.errors.append(
+            f"{arn} is not known (not in the inventory, or not found by GetImage): the service"
+            " would answer ResourceNotFoundException"
+        )
         return out
-    out.errors.extend(_refusals(request, image, status, now))
+    at = _parse_time(request["updateAt"]) if "updateAt" in request else None
+    out.errors.extend(_refusals(image, status, at, now))
     if out.errors:
         return out
     include = request.get("includeResources", {})
     rules = request.get("exclusionRules", {}).get("amis")
-    at = _parse_time(request["updateAt"]) if "updateAt" in request else now
-    amis = [_judge_ami(ami, include.get("amis", False), rules, at) for ami in image.amis]
+    at = at or now  # the service judges the window when the execution runs
+    criteria = _Criteria.of(rules, at)
+    amis = [_judge_ami(ami, include.get("amis", False), criteria) for ami in image.amis]
     out.resources.extend(amis)
     for ami, judged in zip(image.amis, amis, strict=True):
         out.resources.extend(_snapshots(ami, judged, include.get("snapshots", False)))
@@ -76,7 +79,7 @@ def simulate(request: dict[str, Any], image: Image | None, now: datetime) -> Out
     return out
 
 
-def _refusals(request: dict[str, Any], image: Image, status: str, now: datetime) -> list[str]:
+def _refusals(image: Image, status: str, at: datetime | None, now: datetime) -> list[str]:
     """Why the service would refuse the request, given the image's current state."""
     current = image.status
     if current == "DELETED":
@@ -87,47 +90,68 @@ def _refusals(request: dict[str, Any], image: Image, status: str, now: datetime)
         return [f"a {current} image accepts only `status deleted`"]
     if image.type == "DOCKER" and status != "DELETED":
         return ["a container image accepts only `status deleted`"]
-    if "updateAt" in request and _parse_time(request["updateAt"]) <= now:
-        return [f"`at` {request['updateAt']} is not in the future: the service refuses a past update time"]
+    if at is not None and at <= now:
+        return [
+            f"`at` {at.isoformat().replace('+00:00', 'Z')} is not in the future: the service refuses a past update time"
+        ]
     return []
 
 
-def _judge_ami(ami: Ami, included: bool, rules: dict[str, Any] | None, at: datetime) -> Resource:
+@dataclass(frozen=True)
+class _Criteria:
+    """A request's exclusion criteria, prepared once for all the AMIs it reaches."""
+
+    regions: frozenset[str]
+    public: bool
+    tags: tuple[tuple[str, str], ...]
+    shared: frozenset[str]
+    window: tuple[str, datetime, datetime] | None  # "6 months", earliest and latest cutoff
+
+    @classmethod
+    def of(cls, rules: dict[str, Any] | None, at: datetime) -> _Criteria:
+        rules = rules or {}
+        last = rules.get("lastLaunched")
+        window = None
+        if last:
+            earliest, latest = launch_window(last["value"], last["unit"], at)
+            window = (f"{last['value']} {last['unit'].lower()}", earliest, latest)
+        regions, shared = frozenset(rules.get("regions", ())), frozenset(rules.get("sharedAccounts", ()))
+        return cls(regions, bool(rules.get("isPublic")), tuple(rules.get("tagMap", {}).items()), shared, window)
+
+    def judge(self, ami: Ami) -> tuple[list[str], str | None]:
+        """The criteria an AMI meets, in Image Builder's order, and a doubt about the window."""
+        matched = []
+        if ami.region in self.regions:
+            matched.append(f"region {ami.region} is in regions")
+        if self.public and ami.public:
+            matched.append("the AMI is public")
+        for key, value in self.tags:
+            if ami.tags.get(key) == value:
+                matched.append(f"tag {key}={value} matches")
+        if self.shared and not self.shared.isdisjoint(ami.shared_accounts):
+            matched.append("shared with " + ", ".join(sorted(self.shared.intersection(ami.shared_accounts))))
+        doubt = None
+        if self.window and ami.last_launched is not None:
+            verdict = _launched(ami.last_launched, *self.window)
+            if verdict == EXCLUDED:
+                matched.append(f"last launched {_when(ami.last_launched)}, within {self.window[0]}")
+            elif verdict == UNCERTAIN:
+                doubt = _doubt(ami.last_launched, *self.window)
+        return matched, doubt
+
+
+def _judge_ami(ami: Ami, included: bool, criteria: _Criteria) -> Resource:
     if ami.missing:
         reason = "Image Builder lists this AMI but EC2 no longer has it (the service reports it as done)"
         return Resource("ami", ami.id, ami.region, ami.account, SKIPPED, (reason,))
     if not included:
         return Resource("ami", ami.id, ami.region, ami.account, SKIPPED, ("amis not included",))
-    matched, doubt = _criteria(ami, rules or {}, at)
+    matched, doubt = criteria.judge(ami)
     if matched:
         return Resource("ami", ami.id, ami.region, ami.account, EXCLUDED, tuple(matched))
     if doubt:
         return Resource("ami", ami.id, ami.region, ami.account, UNCERTAIN, (doubt,))
     return Resource("ami", ami.id, ami.region, ami.account, UPDATE)
-
-
-def _criteria(ami: Ami, rules: dict[str, Any], at: datetime) -> tuple[list[str], str | None]:
-    """The criteria an AMI meets, in Image Builder's order, and a doubt about the window."""
-    matched = []
-    if ami.region in rules.get("regions", ()):
-        matched.append(f"region {ami.region} is in regions")
-    if rules.get("isPublic") and ami.public:
-        matched.append("the AMI is public")
-    for key, value in rules.get("tagMap", {}).items():
-        if ami.tags.get(key) == value:
-            matched.append(f"tag {key}={value} matches")
-    shared = sorted(set(ami.shared_accounts) & set(rules.get("sharedAccounts", ())))
-    if shared:
-        matched.append("shared with " + ", ".join(shared))
-    doubt = None
-    window = rules.get("lastLaunched")
-    if window and ami.last_launched is not None:
-        verdict, text = _launched(ami.last_launched, window["value"], window["unit"], at)
-        if verdict == EXCLUDED:
-            matched.append(text)
-        elif verdict == UNCERTAIN:
-            doubt = text
-    return matched, doubt
 
 
 def launch_window(value: int, unit: str, at: datetime) -> tuple[datetime, datetime]:
@@ -144,21 +168,27 @@ def launch_window(value: int, unit: str, at: datetime) -> tuple[datetime, dateti
     return cutoff, cutoff
 
 
-def _launched(last: datetime, value: int, unit: str, at: datetime) -> tuple[str, str]:
-    earliest, latest = launch_window(value, unit, at)
-    window = f"{value} {unit.lower()}"
-    when = last.strftime("%Y-%m-%d %H:%M UTC")
+def _launched(last: datetime, window: str, earliest: datetime, latest: datetime) -> str:
+    """Whether a last launch is surely inside the window (excluded), surely outside, or near its edge."""
     if last > latest + EDGE:
-        return EXCLUDED, f"last launched {when}, within {window}"
+        return EXCLUDED
     if last < earliest - EDGE:
-        return UPDATE, ""
+        return UPDATE
+    return UNCERTAIN
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _doubt(last: datetime, window: str, earliest: datetime, latest: datetime) -> str:
     if earliest == latest:
         edge = f"within a day of the edge of the {window} window ({latest:%Y-%m-%d %H:%M} UTC)"
     else:
         edge = (f"between the shortest and the longest reading of {window} ({earliest:%Y-%m-%d} to "
                 f"{latest:%Y-%m-%d}, calendar or fixed-length), widened by a day")  # fmt: skip
-    return UNCERTAIN, (f"last launched {when}, {edge}: EC2 records launches up to a day late and the"
-                       " service judges the window when the execution runs")  # fmt: skip
+    return (f"last launched {_when(last)}, {edge}: EC2 records launches up to a day late and the"
+            " service judges the window when the execution runs")  # fmt: skip
 
 
 def _snapshots(ami: Ami, judged: Resource, included: bool) -> list[Resource]:

@@ -31,6 +31,19 @@ def plugin_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)  # fmt: skip
 
 
+def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--region`, `--profile` and `--endpoint-url` (Image Builder only), as boto3 settings."""
+    for option in reversed(
+        [
+            click.option("--region", help="The AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's)."),
+            click.option("--profile", help="The AWS profile (default: AWS_PROFILE)."),
+            click.option("--endpoint-url", help="The Image Builder endpoint (default: AWS_ENDPOINT_URL_IMAGEBUILDER)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def load_host(plugin: tuple[str, ...], trace_hooks: bool) -> PluginHost:
     """Load the plugins for a command."""
     from ..plugins import load_plugins

@@ -41,8 +41,8 @@ def compile_command(
     from ..inventory import load_inventory
 
     host = load_host(plugin, trace_hooks)
-    images = load_inventory(inventory) if inventory else None
-    result = check_paths(paths, Options(plugins=host, inventory=images, now=now))
+    images = load_inventory(inventory).images if inventory else None
+    result = check_paths(paths, Options(plugins=host, images=images, now=now))
     print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
     if not result.ok:
         raise click.exceptions.Exit(EXIT_FAIL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import click
@@ -11,6 +12,7 @@ import click
 from ..constants import EXIT_FAIL, EXIT_OK
 from .common import (
     TimestampParam,
+    aws_options,
     load_host,
     paths_argument,
     plugin_options,
@@ -24,47 +26,70 @@ EXIT_CHANGES = 2
 @click.command("plan")
 @paths_argument
 @click.option(
-    "--inventory", required=True, type=click.Path(dir_okay=False),
-    help="Simulate against this inventory file (reading AWS live is not available in this version).",
+    "--inventory", type=click.Path(dir_okay=False),
+    help="Simulate against this inventory file instead of reading AWS live (read-only).",
 )  # fmt: skip
 @click.option("--now", type=TimestampParam(), help="The evaluation time (default: the current time).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="Output form; markdown is ready to post as a pull-request comment.")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan (JSON) to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on errors.")
+@aws_options
 @plugin_options
 def plan_command(
     paths: tuple[str, ...],
-    inventory: str,
+    inventory: str | None,
     now: datetime | None,
     fmt: str,
     out: str | None,
     detailed_exitcode: bool,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
     plugin: tuple[str, ...],
     trace_hooks: bool,
 ) -> None:
     """Preview what applying the rules would do, resource by resource, and why.
 
+    Simulates against --inventory FILE, or reads AWS live and strictly read-only.
+
     Exit status: 0, or 1 on errors (in the rules, or a request the simulation shows the
     service would refuse); with --detailed-exitcode, 0 no changes, 2 changes, 1 errors.
     """
     from ..engine import Options, check_paths
-    from ..inventory import load_inventory
+    from ..inventory import Image, Inventory, load_inventory
     from ..notify import notify_plan
     from ..plan import build_plan
     from ..reformat import write_atomically
 
     host = load_host(plugin, trace_hooks)
-    images = load_inventory(inventory)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    result = check_paths(paths, Options(plugins=host, inventory=images, now=moment))
+    aws = None
+    if inventory:
+        images: Inventory | None = load_inventory(inventory)
+        choices: Sequence[Image] = images.images if images else ()
+    else:  # live, read-only
+        from ..aws import Aws, AwsSettings
+        from ..live import list_images
+        from ..selection import Deferred
+
+        aws = Aws(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
+        images, choices = None, Deferred(lambda: list_images(aws))
+    result = check_paths(paths, Options(plugins=host, images=choices, now=moment, aws=aws))
     if not result.ok:
         print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
         raise click.exceptions.Exit(EXIT_FAIL)
+    if images is None:
+        from ..live import read_inventory
+
+        assert aws is not None
+        images, _ = read_inventory(aws, [r.request["resourceArn"] for r in result.compiled.requests])
     plan = build_plan(result.compiled.requests, images, moment, result.workspace.texts)
     print_diagnostics(result.diagnostics + plan.diagnostics, result.workspace.texts, "text", err=True)
+    # Compact JSON: Python's indenting encoder is pure Python and triples the time of a large plan.
+    text = json.dumps(plan.document, ensure_ascii=False, separators=(",", ":"))
     if fmt == "json":
-        click.echo(json.dumps(plan.document, indent=2, ensure_ascii=False))
+        click.echo(text)
     elif fmt == "markdown":
         from ..formats.plan_markdown import render_markdown
 
@@ -74,7 +99,7 @@ def plan_command(
 
         click.echo(render_text(plan.document, style_for(sys.stdout)))
     if out:
-        write_atomically(out, json.dumps(plan.document, indent=2, ensure_ascii=False) + "\n")
+        write_atomically(out, text + "\n")
     for failure in notify_plan(host, result.rules, plan.document):
         click.echo(f"policyengine: warning: {failure}", err=True)
     if plan.diagnostics:
