@@ -57,7 +57,7 @@ def build_plan(
         outcome = simulate(compiled.request, images.get(compiled.request["resourceArn"]), now)
         entry = {
             **compiled.to_json(),
-            "resources": [r.to_json() for r in outcome.resources],
+            "resources": outcome.resources,
             "warnings": outcome.warnings,
         }
         if outcome.errors:

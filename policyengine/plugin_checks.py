@@ -90,19 +90,25 @@ def check_rules_with_plugins(
 ) -> list[Diagnostic]:
     """The problems that plugins' `check_rule` hooks report, at each rule, naming the plugin.
 
-    Each plugin gets its own copy of the rule, with the targets its selectors found (when an
-    inventory resolved them), so that no plugin can change what another sees or what is sent.
+    Each plugin gets its own copy of the (frozen) rule, with fresh lists of targets (including
+    those its selectors found, when an inventory resolved them), selectors and notifiers, so
+    that no plugin changes what another sees or what is sent. A deep copy would be safer
+    still, but costs more than the check itself on large rule sets (docs/benchmarks.md).
     """
     plugins = host.implementers("check_rule")
     if not plugins:
         return []
     out: list[Diagnostic] = []
     for rule in rules:
-        extra = [t for t in (selected or {}).get(rule.name, ()) if t.arn not in {x.arn for x in rule.targets}]
-        view = rule.model_copy(update={"targets": [*rule.targets, *extra]}) if extra else rule
+        found = (selected or {}).get(rule.name, ())
+        written = {t.arn for t in rule.targets} if found else set()
+        targets = [*rule.targets, *(t for t in found if t.arn not in written)]
         for plugin in plugins:
+            view = rule.model_copy(
+                update={"targets": list(targets), "selectors": list(rule.selectors), "notify": list(rule.notify)}
+            )
             with shielded(plugin, "hook `check_rule`"):
-                problems = host.call_one("check_rule", plugin, rule=view.model_copy(deep=True))
+                problems = host.call_one("check_rule", plugin, rule=view)
                 if problems is None:
                     continue
                 if isinstance(problems, (str, Problem, Diagnostic, Mapping)) or not isinstance(problems, Iterable):

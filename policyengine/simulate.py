@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from .durations import before
 from .inventory import Ami, Image
@@ -26,19 +26,15 @@ EDGE = timedelta(days=1)  # EC2 records launches up to a day late; the service j
 FIXED_DAYS = {"MONTHS": 30, "YEARS": 365}
 
 
-class Resource(NamedTuple):
-    """One resource a request reaches, and what would happen to it (a tuple: plans have many)."""
+Resource = dict[str, Any]  # {"type", "id", "region", "account", "verdict", "reasons"}: plans hold many
 
-    type: str  # image, ami, snapshot or container
-    id: str
-    region: str
-    account: str
-    verdict: str
-    reasons: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        """The shape of a `plan --format json` resource (`reasons` stays a tuple: a JSON array)."""
-        return dict(zip(self._fields, self, strict=True))
+def resource(kind: str, id_: str, region: str, account: str, verdict: str, reasons: tuple[str, ...] = ()) -> Resource:
+    """One resource a request reaches and what would happen to it, in the shape of `plan --format json`.
+
+    (`reasons` is a tuple: JSON writes it as an array.)
+    """
+    return {"type": kind, "id": id_, "region": region, "account": account, "verdict": verdict, "reasons": reasons}
 
 
 @dataclass
@@ -143,15 +139,15 @@ class _Criteria:
 def _judge_ami(ami: Ami, included: bool, criteria: _Criteria) -> Resource:
     if ami.missing:
         reason = "Image Builder lists this AMI but EC2 no longer has it (the service reports it as done)"
-        return Resource("ami", ami.id, ami.region, ami.account, SKIPPED, (reason,))
+        return resource("ami", ami.id, ami.region, ami.account, SKIPPED, (reason,))
     if not included:
-        return Resource("ami", ami.id, ami.region, ami.account, SKIPPED, ("amis not included",))
+        return resource("ami", ami.id, ami.region, ami.account, SKIPPED, ("amis not included",))
     matched, doubt = criteria.judge(ami)
     if matched:
-        return Resource("ami", ami.id, ami.region, ami.account, EXCLUDED, tuple(matched))
+        return resource("ami", ami.id, ami.region, ami.account, EXCLUDED, tuple(matched))
     if doubt:
-        return Resource("ami", ami.id, ami.region, ami.account, UNCERTAIN, (doubt,))
-    return Resource("ami", ami.id, ami.region, ami.account, UPDATE)
+        return resource("ami", ami.id, ami.region, ami.account, UNCERTAIN, (doubt,))
+    return resource("ami", ami.id, ami.region, ami.account, UPDATE)
 
 
 def launch_window(value: int, unit: str, at: datetime) -> tuple[datetime, datetime]:
@@ -195,20 +191,20 @@ def _snapshots(ami: Ami, judged: Resource, included: bool) -> list[Resource]:
     out = []
     for snap in ami.snapshots:
         if not included:
-            out.append(Resource("snapshot", snap, ami.region, ami.account, SKIPPED, ("snapshots not included",)))
-        elif judged.verdict == EXCLUDED:
-            out.append(Resource("snapshot", snap, ami.region, ami.account, EXCLUDED, (f"{ami.id} is excluded",)))
-        elif judged.verdict == UNCERTAIN:
-            out.append(Resource("snapshot", snap, ami.region, ami.account, UNCERTAIN, (f"{ami.id} is uncertain",)))
+            out.append(resource("snapshot", snap, ami.region, ami.account, SKIPPED, ("snapshots not included",)))
+        elif judged["verdict"] == EXCLUDED:
+            out.append(resource("snapshot", snap, ami.region, ami.account, EXCLUDED, (f"{ami.id} is excluded",)))
+        elif judged["verdict"] == UNCERTAIN:
+            out.append(resource("snapshot", snap, ami.region, ami.account, UNCERTAIN, (f"{ami.id} is uncertain",)))
         else:
-            out.append(Resource("snapshot", snap, ami.region, ami.account, UPDATE))
+            out.append(resource("snapshot", snap, ami.region, ami.account, UPDATE))
     return out
 
 
 def _containers(image: Image, included: bool) -> list[Resource]:
     account = image.arn.split(":")[4]
     return [
-        Resource("container", c.uri, c.region, c.uri.split(".", 1)[0] if ".dkr." in c.uri else account,
+        resource("container", c.uri, c.region, c.uri.split(".", 1)[0] if ".dkr." in c.uri else account,
                  UPDATE if included else SKIPPED, () if included else ("containers not included",))
         for c in image.containers
     ]  # fmt: skip
@@ -219,8 +215,8 @@ def _image_record(image: Image, status: str, amis: list[Resource]) -> Resource:
     reasons: list[str] = []
     verdict = UPDATE
     if status == "DELETED":
-        excluded = [a.id for a in amis if a.verdict == EXCLUDED]
-        uncertain = [a.id for a in amis if a.verdict == UNCERTAIN]
+        excluded = [a["id"] for a in amis if a["verdict"] == EXCLUDED]
+        uncertain = [a["id"] for a in amis if a["verdict"] == UNCERTAIN]
         if excluded:
             verdict = RETAINED
             reasons = [f"{', '.join(excluded)} {'was' if len(excluded) == 1 else 'were'} excluded, "
@@ -230,7 +226,7 @@ def _image_record(image: Image, status: str, amis: list[Resource]) -> Resource:
             reasons = [f"the image record is kept if {', '.join(uncertain)} turns out excluded"]
     if image.status == status:
         reasons.append(f"the image is already {status}")
-    return Resource("image", image.arn, region, account, verdict, tuple(reasons))
+    return resource("image", image.arn, region, account, verdict, tuple(reasons))
 
 
 def _warnings(
@@ -239,7 +235,7 @@ def _warnings(
     out = []
     if rules and not include.get("amis"):
         out.append("exclusion rules have no effect without `include amis`")
-    touched = {a.id for a in amis if a.verdict in (UPDATE, UNCERTAIN)}
+    touched = {a["id"] for a in amis if a["verdict"] in (UPDATE, UNCERTAIN)}
     for ami in image.amis:
         if ami.missing and include.get("amis"):
             out.append(f"{ami.id} is gone from EC2: nothing will happen to it")

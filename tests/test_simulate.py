@@ -36,7 +36,7 @@ def request(status: str = "DEPRECATED", include: str | None = "amis", **amis_rul
 
 
 def verdicts(outcome: Any, kind: str = "ami") -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(r.id, r.verdict, r.reasons) for r in outcome.resources if r.type == kind]
+    return [(r["id"], r["verdict"], r["reasons"]) for r in outcome.resources if r["type"] == kind]
 
 
 CASES = [
@@ -147,8 +147,8 @@ def test_snapshots_not_included_are_skipped() -> None:
 )  # fmt: skip
 def test_the_image_record(name: str, status: str, amis: list[dict[str, Any]], verdict: str) -> None:
     req = request(status, "amis", isPublic=True, lastLaunched={"value": 7, "unit": "DAYS"})
-    (record,) = [r for r in simulate(req, image(*amis), NOW).resources if r.type == "image"]
-    assert record.verdict == verdict
+    (record,) = [r for r in simulate(req, image(*amis), NOW).resources if r["type"] == "image"]
+    assert record["verdict"] == verdict
 
 
 @pytest.mark.parametrize(

@@ -108,8 +108,8 @@ def test_simulator_matches_the_reference(
     if amis_rules:
         request["exclusionRules"] = {"amis": amis_rules}
     outcome = simulate(request, image, NOW)
-    found = [r.verdict for r in outcome.resources if r.type == "ami"]
+    found = [r["verdict"] for r in outcome.resources if r["type"] == "ami"]
     expected = [reference_ami(a, amis_rules, include_amis) for a in entries]
     assert found == expected
-    (record,) = [r.verdict for r in outcome.resources if r.type == "image"]
+    (record,) = [r["verdict"] for r in outcome.resources if r["type"] == "image"]
     assert record == reference_record(status, expected)
