@@ -44,7 +44,8 @@ class Event:
         if self.kind == "plan" and self.plan is not None:
             counts = self.plan.get("summary", {})
             parts = ", ".join(f"{v} {k}" for k, v in counts.items() if k != "requests" and v)
-            return f"plan: {counts.get('requests', 0)} requests" + (f" ({parts})" if parts else "")
+            n = counts.get("requests", 0)
+            return f"plan: {n} request{'s' * (n != 1)}" + (f" ({parts})" if parts else "")
         rule = f"rule `{self.rule.name}`" if self.rule else "a rule"
         outcome = (self.outcome or {}).get("outcome", "ended")
         arn = (self.request or {}).get("resourceArn", "")

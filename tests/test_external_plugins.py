@@ -71,3 +71,14 @@ def test_block_and_allow_lists(installed: object) -> None:
     assert "prod_guard" not in names(POLICYENGINE_PLUGINS_BLOCK="prod_guard")
     assert "semver" in names(POLICYENGINE_PLUGINS_BLOCK="prod_guard")
     assert {"semver", "prod_guard"} - set(names(POLICYENGINE_PLUGINS_ALLOW="semver")) == {"prod_guard"}
+
+
+def test_the_notifier_is_told_about_the_plan(installed: object, tmp_path: Path) -> None:
+    rules = tmp_path / "told.policy"
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.0/3"
+    rules.write_text(f'rule "told" {{\n  target "{arn}"\n  status deprecated\n  notify stdout(prefix: "ops")\n}}\n')
+    result = cli("plan", "--inventory", str(ROOT / "rules" / "inventory.json"), "--now", "2026-12-04T00:00:00Z",
+                 "--format", "json", str(rules))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    # no include: only the image record changes; its 6 AMIs and 6 snapshots are skipped
+    assert result.stdout.splitlines()[-1] == "ops: plan: 1 request (1 update, 12 skipped)"

@@ -75,7 +75,7 @@ def test_notifiers_receive_the_plan_event(run: Callable[..., Run], tmp_path: Pat
     (event,) = [json.loads(line) for line in events.read_text().splitlines()]
     assert event["kind"] == "plan" and event["rule"] == {"name": "told", "owner": "platform"}
     assert event["plan"]["summary"]["requests"] == 1
-    assert "policyengine: plan: 1 requests" in result.err
+    assert "policyengine: plan: 1 request" in result.err
 
 
 def test_a_failing_notifier_is_reported_and_changes_nothing(run: Callable[..., Run], tmp_path: Path) -> None:
