@@ -43,7 +43,7 @@ class Aws:
     def __init__(self, settings: AwsSettings | None = None) -> None:
         self.settings = settings or AwsSettings()
         self._session: Any = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, int, float], Any] = {}
         self._lock = threading.RLock()
 
     @property
@@ -66,19 +66,26 @@ class Aws:
             raise PolicyEngineError("no region: pass --region or set AWS_REGION")
         return str(region)
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """The client of ``service`` in ``region`` (default: ``default_region``), made once."""
+    def client(self, service: str, region: str | None = None, retries: int = MAX_RETRIES, timeout: float = 60) -> Any:
+        """The client of ``service`` in ``region`` (default: ``default_region``), made once.
+
+        ``retries`` is botocore's own retry budget (the dispatcher keeps it small and retries
+        with the same client token itself); ``timeout`` bounds connecting and reading.
+        """
         region = region or self.default_region
         with self._lock:
-            key = (service, region)
+            key = (service, region, retries, timeout)
             if key not in self._clients:
-                self._clients[key] = self._make_client(service, region)
+                self._clients[key] = self._make_client(service, region, retries, timeout)
             return self._clients[key]
 
-    def _make_client(self, service: str, region: str) -> Any:
+    def _make_client(self, service: str, region: str, retries: int, timeout: float) -> Any:
         from botocore.config import Config  # type: ignore[import-untyped]
 
-        config = Config(retries={"mode": "standard", "max_attempts": MAX_RETRIES}, user_agent_extra=PROJECT)
+        config = Config(
+            retries={"mode": "standard", "max_attempts": retries}, user_agent_extra=PROJECT,
+            connect_timeout=timeout, read_timeout=timeout,
+        )  # fmt: skip
         options: dict[str, Any] = {"region_name": region, "config": config}
         if service == IMAGEBUILDER and self.settings.endpoint_url:
             options["endpoint_url"] = self.settings.endpoint_url

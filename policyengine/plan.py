@@ -38,6 +38,11 @@ class Plan:
         )
 
 
+def file_digest(text: str) -> str:
+    """The digest of one rule source."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def sources_digest(texts: Mapping[str, str]) -> str:
     """A digest of every rule source (path and contents) a plan was made from."""
     digest = hashlib.sha256()
@@ -75,6 +80,7 @@ def build_plan(
         "version": PLAN_VERSION,
         "now": format_time(now),
         "sources_digest": sources_digest(texts),
+        "sources": {path: file_digest(texts[path]) for path in sorted(texts)},
         "requests": entries,
         "summary": summarize(entries),
     }

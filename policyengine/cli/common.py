@@ -44,6 +44,13 @@ def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def live_aws(region: str | None, profile: str | None, endpoint_url: str | None) -> Any:
+    """AWS access for live reads and for sending, from the command's options."""
+    from ..aws import Aws, AwsSettings
+
+    return Aws(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
+
+
 def load_host(plugin: tuple[str, ...], trace_hooks: bool) -> PluginHost:
     """Load the plugins for a command."""
     from ..plugins import load_plugins

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import click
@@ -13,6 +12,7 @@ from ..constants import EXIT_FAIL, EXIT_OK
 from .common import (
     TimestampParam,
     aws_options,
+    live_aws,
     load_host,
     paths_argument,
     plugin_options,
@@ -56,35 +56,18 @@ def plan_command(
     Exit status: 0, or 1 on errors (in the rules, or a request the simulation shows the
     service would refuse); with --detailed-exitcode, 0 no changes, 2 changes, 1 errors.
     """
-    from ..engine import Options, check_paths
-    from ..inventory import Image, Inventory, load_inventory
     from ..notify import notify_plan
-    from ..plan import build_plan
+    from ..planning import make_plan
     from ..reformat import write_atomically
 
     host = load_host(plugin, trace_hooks)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    aws = None
-    if inventory:
-        images: Inventory | None = load_inventory(inventory)
-        choices: Sequence[Image] = images.images if images else ()
-    else:  # live, read-only
-        from ..aws import Aws, AwsSettings
-        from ..live import list_images
-        from ..selection import Deferred
-
-        aws = Aws(AwsSettings(region=region, profile=profile, endpoint_url=endpoint_url))
-        images, choices = None, Deferred(lambda: list_images(aws))
-    result = check_paths(paths, Options(plugins=host, images=choices, now=moment, aws=aws))
-    if not result.ok:
+    aws = None if inventory else live_aws(region, profile, endpoint_url)
+    planned = make_plan(paths, host, moment, inventory, aws)
+    result, plan = planned.result, planned.plan
+    if plan is None:
         print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
         raise click.exceptions.Exit(EXIT_FAIL)
-    if images is None:
-        from ..live import read_inventory
-
-        assert aws is not None
-        images, _ = read_inventory(aws, [r.request["resourceArn"] for r in result.compiled.requests])
-    plan = build_plan(result.compiled.requests, images, moment, result.workspace.texts)
     print_diagnostics(result.diagnostics + plan.diagnostics, result.workspace.texts, "text", err=True)
     # Compact JSON: Python's indenting encoder is pure Python and triples the time of a large plan.
     text = json.dumps(plan.document, ensure_ascii=False, separators=(",", ":"))

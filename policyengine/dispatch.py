@@ -1,0 +1,255 @@
+"""Sending the requests, each exactly once in effect.
+
+A bounded worker pool, a rate limiter that slows down when the service throttles, retries
+that always carry the same client token, and the journal.
+
+What the service does that botocore does not handle: `CallRateLimitExceededException`
+(HTTP 429) is not retried by botocore's standard or adaptive modes, so it is retried here
+with jittered exponential backoff; a 500 or 503 may come after the service acted, so every
+retry carries the same token and the service answers with the original execution;
+`ResourceInUseException` means an execution is already running for that image (retry later,
+not at once); the other modelled errors are final.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aws import Aws, error_code, error_message
+from .errors import PolicyEngineError, Refuse
+from .journal import Journal
+from .plugins import PluginError, PluginHost
+
+# What each modelled exception means for the run: retry (and how), or final, and what to say.
+ERRORS: dict[str, tuple[str, str]] = {
+    "CallRateLimitExceededException": ("throttle", "the service's rate limit was exceeded; retried with backoff"),
+    "ServiceException": ("retry", "the service failed (HTTP 500); retried with the same token"),
+    "ServiceUnavailableException": ("retry", "the service was unavailable (HTTP 503); retried with the same token"),
+    "ResourceInUseException": ("later", "a lifecycle execution is already running for this image; retried later"),
+    "IdempotentParameterMismatchException": (
+        "final", "this client token was already used for a different request: change `token`, or the rule back"),
+    "InvalidRequestException": ("final", "the service refused the request as invalid"),
+    "ResourceNotFoundException": ("final", "the service has no such image build version"),
+    "ForbiddenException": ("final", "the execution role or the caller is not allowed to do this"),
+    "ClientException": ("final", "the service refused the request (a client error)"),
+}  # fmt: skip
+CONNECTION_ERRORS = ("EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError", "ConnectTimeoutError")
+
+
+@dataclass
+class Item:
+    """One request to send, with the rule it came from."""
+
+    rule: str
+    request: dict[str, Any]
+    rule_model: Any = None  # the resolved rule, given to hooks
+
+    @property
+    def token(self) -> str:
+        """The request's client token."""
+        return str(self.request["clientToken"])
+
+
+@dataclass
+class Outcome:
+    """How one request ended: accepted, failed, refused or skipped."""
+
+    rule: str
+    resourceArn: str
+    clientToken: str
+    outcome: str
+    lifecycleExecutionId: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)  # per-resource results (--wait)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of one entry of `apply --format json`."""
+        data: dict[str, Any] = {"rule": self.rule, "resourceArn": self.resourceArn, "clientToken": self.clientToken,
+                                "outcome": self.outcome, "attempts": self.attempts}  # fmt: skip
+        if self.lifecycleExecutionId:
+            data["lifecycleExecutionId"] = self.lifecycleExecutionId
+        if self.error_code or self.error_message:
+            data["error"] = {"code": self.error_code, "message": self.error_message}
+        if self.results:
+            data["results"] = self.results
+        return data
+
+
+class RateLimiter:
+    """A token bucket whose rate halves when the service throttles and creeps back up after."""
+
+    def __init__(self, rate: float, burst: int = 1, floor: float = 0.5, ceiling: float | None = None) -> None:
+        self.rate, self.burst, self.floor = rate, max(1, burst), floor
+        self.ceiling = ceiling or rate
+        self._tokens = float(self.burst)
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        """Wait for a token."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self.rate
+            time.sleep(wait)
+
+    def throttled(self) -> None:
+        """The service said slow down: halve the rate and empty the bucket."""
+        with self._lock:
+            self.rate = max(self.floor, self.rate / 2)
+            self._tokens = 0
+
+    def succeeded(self) -> None:
+        """An accepted call: raise the rate a little (additive increase)."""
+        with self._lock:
+            self.rate = min(self.ceiling, self.rate + 0.05 * self.ceiling)
+
+
+@dataclass
+class Policy:
+    """How hard to try: attempts and backoff (seconds)."""
+
+    max_attempts: int = 12
+    base: float = 0.2
+    cap: float = 20.0
+    in_use_base: float = 2.0
+    botocore_retries: int = 2
+    timeout: float = 30.0
+
+
+class Dispatcher:
+    """Sends items concurrently within the rate limit, journals them, calls the plugin hooks."""
+
+    def __init__(
+        self,
+        aws: Aws,
+        journal: Journal,
+        host: PluginHost | None = None,
+        concurrency: int = 4,
+        rate: float = 10.0,
+        burst: int = 5,
+        policy: Policy | None = None,
+        allow_delete: bool = False,
+        on_outcome: Callable[[Item, Outcome], None] | None = None,
+    ) -> None:
+        self.aws, self.journal, self.host = aws, journal, host
+        self.concurrency = max(1, concurrency)
+        self.limiter = RateLimiter(rate, burst)
+        self.policy = policy or Policy()
+        self.allow_delete = allow_delete
+        self.on_outcome = on_outcome
+        self.warnings: list[str] = []
+        self._random = random.Random()
+
+    def run(self, items: Iterable[Item]) -> list[Outcome]:
+        """Send every item; the outcomes in the items' order."""
+        items = list(items)
+        for region in sorted({item.request["resourceArn"].split(":")[3] for item in items}):
+            self._client(region)  # made up front: client creation is not worth racing for
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="policyengine-send") as pool:
+            return list(pool.map(self._one, items))
+
+    def _client(self, region: str) -> Any:
+        return self.aws.client("imagebuilder", region, self.policy.botocore_retries, self.policy.timeout)
+
+    def _one(self, item: Item) -> Outcome:
+        outcome = self._decide(item)
+        if self.host is not None:
+            try:
+                self.host.call_each("after_request", request=item.request, rule=item.rule_model,
+                                    outcome=outcome.to_json())  # fmt: skip
+            except PluginError as exc:
+                self.warnings.append(str(exc))
+        if self.on_outcome is not None:
+            self.on_outcome(item, outcome)
+        return outcome
+
+    def _decide(self, item: Item) -> Outcome:
+        base = Outcome(item.rule, item.request["resourceArn"], item.token, "skipped")
+        if item.token in self.journal.accepted:
+            earlier = self.journal.accepted[item.token]
+            base.lifecycleExecutionId = earlier.get("lifecycleExecutionId")
+            base.error_message = "accepted by an earlier run (journal)"
+            return base
+        if item.request["state"]["status"] == "DELETED" and not self.allow_delete:
+            base.outcome, base.error_code = "refused", "AllowDeleteRequired"
+            base.error_message = "`status deleted` cannot be undone: pass --allow-delete to send it"
+            return base
+        refusal = self._guards(item)
+        if refusal is not None:
+            base.outcome, base.error_code, base.error_message = "refused", "RefusedByPlugin", refusal
+            return base
+        self.journal.write("start", clientToken=item.token, resourceArn=base.resourceArn, rule=item.rule)
+        outcome = self._send(item, base)
+        self.journal.write("end", clientToken=item.token, resourceArn=base.resourceArn, rule=item.rule,
+                           outcome=outcome.outcome, lifecycleExecutionId=outcome.lifecycleExecutionId,
+                           error={"code": outcome.error_code, "message": outcome.error_message})  # fmt: skip
+        return outcome
+
+    def _guards(self, item: Item) -> str | None:
+        if self.host is None:
+            return None
+        for plugin in self.host.implementers("before_request"):
+            try:
+                self.host.call_one("before_request", plugin, request=dict(item.request), rule=item.rule_model)
+            except PluginError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, Refuse):
+                    return f"refused by plugin `{plugin}`: {cause}"
+                return str(exc)  # a guard that fails refuses: fail closed
+        return None
+
+    def _send(self, item: Item, outcome: Outcome) -> Outcome:
+        client = self._client(item.request["resourceArn"].split(":")[3])
+        policy = self.policy
+        for attempt in range(1, policy.max_attempts + 1):
+            outcome.attempts = attempt
+            self.limiter.acquire()
+            try:
+                answer = client.start_resource_state_update(**item.request)
+            except Exception as exc:  # botocore's errors, judged below
+                kind, message, code = self._judge(exc)
+                outcome.error_code, outcome.error_message = code, message
+                if kind == "final" or attempt == policy.max_attempts:
+                    outcome.outcome = "failed"
+                    return outcome
+                if kind == "throttle":
+                    self.limiter.throttled()
+                self._sleep(attempt, policy.in_use_base if kind == "later" else policy.base)
+                continue
+            self.limiter.succeeded()
+            outcome.outcome, outcome.error_code, outcome.error_message = "accepted", None, None
+            outcome.lifecycleExecutionId = answer.get("lifecycleExecutionId")
+            return outcome
+        outcome.outcome = "failed"
+        return outcome
+
+    def _judge(self, exc: Exception) -> tuple[str, str, str]:
+        """(retry kind, message, code) for an exception from a send."""
+        code = error_code(exc)
+        if code is not None:
+            kind, meaning = ERRORS.get(code, ("final", "the service refused the request"))
+            return kind, f"{meaning}: {error_message(exc)}", code
+        name = type(exc).__name__
+        if name in CONNECTION_ERRORS or "Connection" in name or "Timeout" in name:
+            return "retry", f"the connection failed ({name}: {exc}); retried with the same token", name
+        if isinstance(exc, PolicyEngineError):
+            return "final", str(exc), name
+        return "final", f"{name}: {exc}", name
+
+    def _sleep(self, attempt: int, base: float) -> None:
+        """Full-jitter exponential backoff."""
+        time.sleep(self._random.uniform(0, min(self.policy.cap, base * 2 ** (attempt - 1))))
