@@ -1,5 +1,7 @@
-"""Making a plan from rule files (against an inventory file or AWS read live), and loading a
-saved one back, refusing it when the rule sources changed since it was made.
+"""Making a plan, and loading a saved one back.
+
+A plan is made from rule files against an inventory file or AWS read live; a saved plan is
+refused when the rule sources changed since it was made.
 """
 
 from __future__ import annotations
