@@ -68,6 +68,7 @@ class Outcome:
     error_code: str | None = None
     error_message: str | None = None
     attempts: int = 0
+    execution: str | None = None  # how the lifecycle execution ended (--wait)
     results: list[dict[str, Any]] = field(default_factory=list)  # per-resource results (--wait)
 
     def to_json(self) -> dict[str, Any]:
@@ -78,6 +79,8 @@ class Outcome:
             data["lifecycleExecutionId"] = self.lifecycleExecutionId
         if self.error_code or self.error_message:
             data["error"] = {"code": self.error_code, "message": self.error_message}
+        if self.execution:
+            data["execution"] = self.execution
         if self.results:
             data["results"] = self.results
         return data

@@ -14,6 +14,7 @@ import click
 from .._version import __version__
 from ..constants import EXIT_FAIL, EXIT_INTERNAL, EXIT_USAGE, ISSUES_URL, PROJECT
 from ..errors import PolicyEngineError
+from .apply import apply_command
 from .check import check
 from .compile import compile_command
 from .fmt import fmt
@@ -30,6 +31,7 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format=f"{PROJECT}: %(message)s", stream=sys.stderr)
 
 
+cli.add_command(apply_command)
 cli.add_command(check)
 cli.add_command(compile_command)
 cli.add_command(fmt)

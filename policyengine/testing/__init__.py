@@ -1,6 +1,6 @@
 """Test doubles of AWS for policyengine's tests and the offline demo.
 
-``ImageBuilderEndpoint`` is imported on first use, so that
+``ImageBuilderEndpoint`` and ``Faults`` are imported on first use, so that
 ``python -m policyengine.testing.endpoint`` does not import the module twice.
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .endpoint import ImageBuilderEndpoint
+    from .endpoint import Faults, ImageBuilderEndpoint
 
-__all__ = ["ImageBuilderEndpoint"]
+__all__ = ["Faults", "ImageBuilderEndpoint"]
 
 
 def __getattr__(name: str) -> Any:
-    """``ImageBuilderEndpoint``, imported on first use."""
-    if name == "ImageBuilderEndpoint":
-        from .endpoint import ImageBuilderEndpoint
+    """``ImageBuilderEndpoint`` or ``Faults``, imported on first use."""
+    if name in __all__:
+        from . import endpoint
 
-        return ImageBuilderEndpoint
+        return getattr(endpoint, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,8 @@ names the operations served and their handlers), decoded member by member from w
 shape puts them (query string, header or JSON body), validated against everything the model
 states, and refused with the model's error shapes. The model is botocore's own (the newest
 ``imagebuilder/*/service-2.json``), read through ``policyengine.servicemodel`` without importing
-botocore. This version serves the read calls GetImage, ListImageBuildVersions and ListImages.
+botocore. It serves the read calls GetImage, ListImageBuildVersions and ListImages, and the write
+side: StartResourceStateUpdate, GetLifecycleExecution and ListLifecycleExecutionResources.
 
 Where the model leaves the behaviour open, the endpoint chooses:
 
@@ -34,6 +35,29 @@ Where the model leaves the behaviour open, the endpoint chooses:
   as the real service may. The order is fixed per ``seed`` but deliberately neither chronological
   nor by version. Tokens are opaque and bound to their query; any other answers
   InvalidPaginationTokenException.
+* StartResourceStateUpdate acts once per ``clientToken``: the same token with the same parameters
+  (and region) gets the original answer back without acting again; with other parameters,
+  IdempotentParameterMismatchException. Acting records the request in ``accepted`` and gives the
+  image its new status at once (GetImage and ``inventory`` show it), except for a DELETED request
+  that retains the image because an AMI was excluded. With ``includeResources`` or ``updateAt`` it
+  starts a lifecycle execution (``lce-`` and a UUID drawn from ``seed``) that is IN_PROGRESS for
+  ``execution_seconds``, then SUCCESS; without, only ``resourceArn`` is answered. While an execution
+  of an image runs, any other state update of that image is refused with ResourceInUseException.
+* Besides the shapes, StartResourceStateUpdate refuses with InvalidRequestException what the
+  documentation states: ``executionRole`` without ``includeResources`` or the reverse; snapshots
+  without AMIs; snapshots or containers for another state than DELETED; DELETED without included
+  resources; ``updateAt`` other than for DEPRECATED, or not in the future; a DELETED or still
+  building image; a FAILED or CANCELLED image, or a container image, to another state than DELETED.
+* Exclusion rules are judged per AMI in the order region, public, tag, shared accounts, last
+  launched (months of 30 days, years of 365; never launched is not excluded); a skipped AMI and its
+  snapshots are SKIPPED with the reason. ListLifecycleExecutionResources lists, as documented, the
+  image (``resourceId`` its ARN) at the top level and, with ``parentResourceId`` set to that ARN,
+  its included AMIs (their snapshots nested) and containers.
+* Faults (``Faults``): a token bucket (HTTP 429 CallRateLimitExceededException, which botocore's
+  standard and adaptive modes do not retry), server errors (500 ServiceException, 503
+  ServiceUnavailableException) before or after acting, dropped connections (no answer at all) and
+  delays, for StartResourceStateUpdate unless ``fault_operations`` says otherwise; random draws
+  come from ``seed``, so a run's faults repeat with the same order of requests.
 """
 
 from __future__ import annotations
@@ -45,16 +69,19 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import re
 import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypeVar
@@ -69,6 +96,7 @@ Headers = Mapping[str, str]
 
 PLATFORM = "Linux"
 DEFAULT_PAGE_SIZE = 25
+DEFAULT_EXECUTION_SECONDS = 0.2
 DUMMY_CREDENTIALS = {"aws_access_key_id": "AKIAPOLICYENGINETEST", "aws_secret_access_key": "policyengine-testing"}
 _MISSING: Any = object()
 
@@ -276,14 +304,32 @@ class Version:
 
 
 class Service:
-    """The simulated service's data and settings: the inventory's builds, page sizes."""
+    """The simulated service's data and settings: the inventory's builds, page sizes, and the write side."""
 
-    def __init__(self, inventory: Inventory, *, seed: int = 0, max_page_size: int | None = None) -> None:
+    def __init__(self, inventory: Inventory, *, seed: int = 0, max_page_size: int | None = None,
+                 execution_seconds: float = DEFAULT_EXECUTION_SECONDS) -> None:  # fmt: skip
         if max_page_size is not None and max_page_size < 1:
             raise ValueError("max_page_size must be at least 1")
         self.max_page_size = max_page_size
         self.builds = sorted((Build.of(image, seed) for image in inventory.images), key=lambda b: b.order)
         self.seed = seed
+        self.file_order = [image.arn for image in inventory.images]
+        self.lifecycle = Lifecycle(execution_seconds, seed)
+
+    def build(self, arn: str, region: str) -> Build | None:
+        """The build with exactly this ARN, if a request in ``region`` can see it."""
+        return next((b for b in self.builds if b.image.arn == arn and b.region == region), None)
+
+    def set_status(self, arn: str, status: str) -> None:
+        """Give an image a new status, as a state update that acted does (later reads show it)."""
+        for index, build in enumerate(self.builds):  # items are replaced, never added: readers may iterate
+            if build.image.arn == arn:
+                self.builds[index] = replace(build, image=build.image.model_copy(update={"status": status}))
+
+    def inventory(self) -> Inventory:
+        """The inventory as served now, state updates included, in the order of the file."""
+        images = {build.image.arn: build.image for build in self.builds}
+        return Inventory(images=[images[arn] for arn in self.file_order])
 
     def in_region(self, region: str) -> list[Build]:
         """The builds a request in ``region`` can see, in listing order."""
@@ -503,11 +549,455 @@ def _with_token(result: Params, token: str | None) -> Params:
     return {**result, "nextToken": token} if token else result
 
 
+# --- The write side: StartResourceStateUpdate and the lifecycle executions it starts -------------
+
+ACTIONS = {"AVAILABLE": "AVAILABLE", "DEPRECATED": "DEPRECATE", "DISABLED": "DISABLE", "DELETED": "DELETE"}
+BUILDING = frozenset({"PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING"})
+UNIT_DAYS = {"DAYS": 1, "WEEKS": 7, "MONTHS": 30, "YEARS": 365}  # the endpoint's reading of lastLaunched
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """A resource an execution acts on (or skips), as ListLifecycleExecutionResources lists it."""
+
+    parent: str | None  # None: an Image Builder image (top level); else the image ARN it belongs to
+    resource_id: str
+    region: str
+    account: str
+    outcome: str  # the resource's status once the execution has ended: SUCCESS or SKIPPED
+    reason: str | None = None
+    snapshots: tuple[str, ...] = ()  # an AMI's snapshots, when they are included
+    image_uris: tuple[str, ...] = ()  # a container's URIs
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """A lifecycle execution: it runs for ``seconds`` from ``started_at`` (monotonic), then succeeds."""
+
+    id: str
+    arn: str
+    region: str
+    action: str
+    started: datetime
+    started_at: float
+    seconds: float
+    impacts: tuple[Impact, ...]
+
+    def done(self, now: float | None = None) -> bool:
+        """Whether the execution has ended by ``now`` (a ``time.monotonic()`` reading; default: now)."""
+        return (time.monotonic() if now is None else now) - self.started_at >= self.seconds
+
+    @property
+    def ended(self) -> datetime:
+        """When the execution ends (or ended)."""
+        return self.started + timedelta(seconds=self.seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """What a client token was first accepted with, and the answer it got."""
+
+    fingerprint: str
+    answer: Params
+
+
+class Lifecycle:
+    """The write side of the service: accepted client tokens and the executions they started."""
+
+    def __init__(self, execution_seconds: float, seed: int) -> None:
+        if execution_seconds < 0:
+            raise ValueError("execution_seconds must not be negative")
+        self.execution_seconds = execution_seconds
+        self.accepted: list[Params] = []  # one request per accepted client token, in order
+        self.tokens: dict[str, Acceptance] = {}
+        self.executions: dict[str, Execution] = {}
+        self.latest: dict[str, Execution] = {}  # the last execution of each image, by ARN
+        self.lock = threading.Lock()  # held from the token check to the end of acting
+        self._ids = random.Random(f"lifecycle-execution-ids:{seed}")
+
+    def replay(self, params: Params, region: str) -> Params | None:
+        """The original answer if this client token was accepted before with the same parameters."""
+        token = params["clientToken"]
+        known = self.tokens.get(token)
+        if known is None:
+            return None
+        if known.fingerprint != _fingerprint(params, region):
+            raise ServiceError("IdempotentParameterMismatchException",
+                               f"The client token '{token}' was already used with different parameters.")  # fmt: skip
+        return dict(known.answer)
+
+    def running(self, arn: str) -> Execution | None:
+        """The execution in progress for the image ``arn``, if any."""
+        execution = self.latest.get(arn)
+        return execution if execution is not None and not execution.done() else None
+
+    def start(self, build: Build, action: str, impacts: Sequence[Impact], started: datetime) -> Execution:
+        """Start a lifecycle execution for ``build``."""
+        execution_id = f"lce-{uuid.UUID(int=self._ids.getrandbits(128), version=4)}"
+        execution = Execution(execution_id, build.image.arn, build.region, action, started, time.monotonic(),
+                              self.execution_seconds, tuple(impacts))  # fmt: skip
+        self.executions[execution.id] = execution
+        self.latest[execution.arn] = execution
+        return execution
+
+    def accept(self, params: Params, region: str, answer: Params) -> None:
+        """Remember the client token's request and answer."""
+        self.tokens[params["clientToken"]] = Acceptance(_fingerprint(params, region), answer)
+        self.accepted.append(params)
+
+    def find(self, execution_id: str, region: str) -> Execution:
+        """The execution ``execution_id`` started in ``region``, or ResourceNotFoundException."""
+        execution = self.executions.get(execution_id)
+        if execution is None or execution.region != region:
+            raise ServiceError("ResourceNotFoundException",
+                               f"The lifecycle execution '{execution_id}' does not exist in {region}.")  # fmt: skip
+        return execution
+
+
+def _fingerprint(params: Params, region: str) -> str:
+    return json.dumps([region, params], sort_keys=True, default=lambda v: _as_datetime(v).isoformat())
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def state_update_refusals(image: Image, params: Params, now: datetime) -> list[str]:
+    """Why Image Builder refuses the request, by the rules its documentation states beyond the shapes."""
+    status = params["state"].get("status")
+    if status is None:
+        return ["state.status is required"]
+    return [*_request_refusals(params, status, now), *_image_refusals(image, status)]
+
+
+def _request_refusals(params: Params, status: str, now: datetime) -> Iterator[str]:
+    include: Params | None = params.get("includeResources")
+    if ("executionRole" in params) != (include is not None):
+        yield "executionRole and includeResources go together: neither is valid without the other"
+    if include and include.get("snapshots") and not include.get("amis"):
+        yield "includeResources.snapshots needs includeResources.amis"
+    if include and status != "DELETED" and (include.get("snapshots") or include.get("containers")):
+        yield "snapshots and containers can be included only when the target state is DELETED"
+    if status == "DELETED" and not (include and any(include.values())):
+        yield "to set an image to DELETED, include its underlying resources (DeleteImage deletes the record alone)"
+    if "updateAt" in params and status != "DEPRECATED":
+        yield "updateAt is valid only when the target status is DEPRECATED"
+    elif "updateAt" in params and _as_datetime(params["updateAt"]) <= now:
+        yield "updateAt must be a future time"
+
+
+def _image_refusals(image: Image, status: str) -> Iterator[str]:
+    current = image.status
+    if current == "DELETED":
+        yield f"the image {image.arn} is DELETED"
+    elif current in BUILDING:
+        yield f"the image {image.arn} is {current}: its state can change only once the build has ended"
+    elif current in ("FAILED", "CANCELLED") and status != "DELETED":
+        yield f"a {current} image can transition only to DELETED"
+    elif image.type == "DOCKER" and status != "DELETED":
+        yield "a container image can only be DELETED"
+
+
+def exclusion_reason(ami: Ami, rules: Params, at: datetime) -> str | None:
+    """Why the exclusion rules skip ``ami`` at ``at``: the first criterion that matches, or None.
+
+    Criteria are checked in the order region, public, tag, shared accounts, last launched; an AMI
+    never launched is not excluded by ``lastLaunched``, months count 30 days and years 365.
+    """
+    if ami.region in rules.get("regions", []):
+        return f"region {ami.region} is in regions"
+    if rules.get("isPublic") and ami.public:
+        return "the AMI is public"
+    tags = [f"{key}={value}" for key, value in sorted(rules.get("tagMap", {}).items()) if ami.tags.get(key) == value]
+    if tags:
+        return f"the AMI has the tag {tags[0]}"
+    shared = sorted(set(ami.shared_accounts) & set(rules.get("sharedAccounts", [])))
+    if shared:
+        return f"the AMI is shared with {shared[0]}"
+    launched = rules.get("lastLaunched")
+    if launched and ami.last_launched is not None:
+        window = timedelta(days=launched["value"] * UNIT_DAYS[launched["unit"]])
+        if ami.last_launched >= at - window:
+            return f"the AMI was launched within {launched['value']} {launched['unit']}"
+    return None
+
+
+def state_update_impacts(build: Build, params: Params, at: datetime) -> list[Impact]:
+    """The resources a state update reaches: the image first, then its included AMIs and containers."""
+    image, include = build.image, params.get("includeResources", {})
+    rules = params.get("exclusionRules", {}).get("amis", {})
+    children: list[Impact] = []
+    if include.get("amis"):
+        children += [_ami_impact(build, ami, bool(include.get("snapshots")), exclusion_reason(ami, rules, at))
+                     for ami in image.amis]  # fmt: skip
+    if include.get("containers"):
+        children += [Impact(image.arn, c.uri, c.region, build.account, "SUCCESS", image_uris=(c.uri,))
+                     for c in image.containers]  # fmt: skip
+    skipped = [child.resource_id for child in children if child.outcome == "SKIPPED"]
+    if params["state"]["status"] == "DELETED" and skipped:  # the image record is retained with its AMIs
+        record = Impact(None, image.arn, build.region, build.account, "SKIPPED",
+                        f"retained because {', '.join(skipped)} was excluded")  # fmt: skip
+    else:
+        record = Impact(None, image.arn, build.region, build.account, "SUCCESS")
+    return [record, *children]
+
+
+def _ami_impact(build: Build, ami: Ami, snapshots: bool, excluded: str | None) -> Impact:
+    outcome = "SKIPPED" if excluded else "SUCCESS"
+    return Impact(build.image.arn, ami.id, ami.region, ami.account, outcome, excluded,
+                  tuple(ami.snapshots) if snapshots else ())  # fmt: skip
+
+
+def start_resource_state_update(service: Service, params: Params, call: Call) -> Params:
+    """StartResourceStateUpdate: act once per client token; a replay gets the original answer."""
+    lifecycle = service.lifecycle
+    with lifecycle.lock:
+        replay = lifecycle.replay(params, call.region)
+        if replay is not None:
+            return replay
+        build = _target(service, params["resourceArn"], call.region)
+        now = datetime.now(UTC)
+        refusals = state_update_refusals(build.image, params, now)
+        if refusals:
+            raise _invalid("; ".join(refusals))
+        running = lifecycle.running(build.image.arn)
+        if running is not None:
+            raise ServiceError("ResourceInUseException", f"The image {build.image.arn} has the lifecycle execution"
+                               f" {running.id} in progress; retry when it has ended.")  # fmt: skip
+        answer = _act(service, build, params, now)
+        lifecycle.accept(params, call.region, answer)
+        return dict(answer)
+
+
+def _target(service: Service, arn: str, region: str) -> Build:
+    build = service.build(arn, region)
+    if build is None:
+        raise ServiceError("ResourceNotFoundException", f"The resource ARN '{arn}' does not exist in {region}.")
+    return build
+
+
+def _act(service: Service, build: Build, params: Params, now: datetime) -> Params:
+    """Change the image's status and, for included resources or a scheduled update, start an execution."""
+    status = params["state"]["status"]
+    impacts = state_update_impacts(build, params, _as_datetime(params.get("updateAt", now)))
+    if impacts[0].outcome == "SUCCESS":
+        service.set_status(build.image.arn, status)
+    answer: Params = {"resourceArn": build.image.arn}
+    if "includeResources" in params or "updateAt" in params:
+        execution = service.lifecycle.start(build, ACTIONS[status], impacts, now)
+        answer = {"lifecycleExecutionId": execution.id, **answer}
+    return answer
+
+
+def get_lifecycle_execution(service: Service, params: Params, call: Call) -> Params:
+    """GetLifecycleExecution: IN_PROGRESS until the execution's time has passed, then SUCCESS."""
+    execution = service.lifecycle.find(params["lifecycleExecutionId"], call.region)
+    return {"lifecycleExecution": lifecycle_execution_shape(execution, execution.done())}
+
+
+def lifecycle_execution_shape(execution: Execution, done: bool) -> Params:
+    """The ``LifecycleExecution`` shape."""
+    impacted = any(impact.outcome == "SUCCESS" for impact in execution.impacts)
+    shape: Params = {"lifecycleExecutionId": execution.id, "state": {"status": _execution_status(done)},
+                     "resourcesImpactedSummary": {"hasImpactedResources": impacted},
+                     "startTime": execution.started}  # fmt: skip
+    if done:
+        shape["endTime"] = execution.ended
+    return shape
+
+
+def list_lifecycle_execution_resources(service: Service, params: Params, call: Call) -> Params:
+    """ListLifecycleExecutionResources: the image (top level), or with ``parentResourceId`` its AMIs and containers."""
+    execution = service.lifecycle.find(params["lifecycleExecutionId"], call.region)
+    parent = params.get("parentResourceId")
+    listed = [(f"{n:06d}", impact) for n, impact in enumerate(execution.impacts) if impact.parent == parent]
+    page, token = paginate(listed, lambda item: item[0], params, call, service)
+    done = execution.done()
+    result = {"lifecycleExecutionId": execution.id, "lifecycleExecutionState": {"status": _execution_status(done)},
+              "resources": [execution_resource_shape(execution, impact, done) for _, impact in page]}  # fmt: skip
+    return _with_token(result, token)
+
+
+def _execution_status(done: bool) -> str:
+    return "SUCCESS" if done else "IN_PROGRESS"
+
+
+def execution_resource_shape(execution: Execution, impact: Impact, done: bool) -> Params:
+    """The ``LifecycleExecutionResource`` shape of one impact."""
+    state = _resource_state(impact.outcome if done else "IN_PROGRESS", impact.reason)
+    shape: Params = {"accountId": impact.account, "resourceId": impact.resource_id, "region": impact.region,
+                     "state": state, "action": {"name": execution.action}, "startTime": execution.started}  # fmt: skip
+    if impact.snapshots:
+        shape["snapshots"] = [{"snapshotId": snapshot, "state": _resource_state(state["status"], None)}
+                              for snapshot in impact.snapshots]  # fmt: skip
+    if impact.image_uris:
+        shape["imageUris"] = list(impact.image_uris)
+    if done:
+        shape["endTime"] = execution.ended
+    return shape
+
+
+def _resource_state(status: str, reason: str | None) -> Params:
+    return {"status": status, "reason": reason} if reason and status != "IN_PROGRESS" else {"status": status}
+
+
 OPERATIONS: dict[str, Handler] = {
     "GetImage": get_image,
     "ListImageBuildVersions": list_image_build_versions,
     "ListImages": list_images,
+    "StartResourceStateUpdate": start_resource_state_update,
+    "GetLifecycleExecution": get_lifecycle_execution,
+    "ListLifecycleExecutionResources": list_lifecycle_execution_resources,
 }
+
+
+# --- Faults: throttling, server errors, dropped connections and slow answers, on demand ----------
+
+SERVER_ERRORS = ("ServiceException", "ServiceUnavailableException")  # 500 and 503 in the model
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """The faults an endpoint injects, deterministic given its seed (for the same order of requests).
+
+    * ``rate_limit``: requests per second a token bucket of ``burst`` requests lets through (``None``:
+      no limit); beyond it, HTTP 429 ``CallRateLimitExceededException``, without acting.
+    * ``error_rate_before``: the share of requests answered 500 ``ServiceException`` or 503
+      ``ServiceUnavailableException`` without acting.
+    * ``error_rate_after``: the share acted upon, then answered 500 or 503 (a retry with the same
+      client token gets the original answer).
+    * ``drop_rate``: the share whose connection is closed without an answer, half of them before
+      acting and half after.
+    * ``delay``: seconds to wait before answering (after acting).
+    * ``fault_operations``: the operations the faults apply to (only StartResourceStateUpdate by default).
+    """
+
+    rate_limit: float | None = None
+    burst: int = 1
+    error_rate_before: float = 0.0
+    error_rate_after: float = 0.0
+    drop_rate: float = 0.0
+    delay: float = 0.0
+    fault_operations: AbstractSet[str] = frozenset({"StartResourceStateUpdate"})
+
+    def __post_init__(self) -> None:
+        rates = {"error_rate_before": self.error_rate_before, "error_rate_after": self.error_rate_after,
+                 "drop_rate": self.drop_rate}  # fmt: skip
+        for name, rate in rates.items():
+            if not 0 <= rate <= 1:
+                raise ValueError(f"{name} must be between 0 and 1, not {rate}")
+        if sum(rates.values()) > 1:
+            raise ValueError("error_rate_before, error_rate_after and drop_rate add up to more than 1")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError(f"rate_limit must be positive (or None for no limit), not {self.rate_limit}")
+        if self.burst < 1:
+            raise ValueError(f"burst must be at least 1, not {self.burst}")
+        if self.delay < 0:
+            raise ValueError(f"delay must not be negative, not {self.delay}")
+        unknown = sorted(set(self.fault_operations) - set(OPERATIONS))
+        if unknown:
+            raise ValueError(f"fault_operations: {', '.join(unknown)} not served; served: {', '.join(OPERATIONS)}")
+        object.__setattr__(self, "fault_operations", frozenset(self.fault_operations))
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; it starts full."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.capacity = rate, float(burst)
+        self.tokens, self.updated = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        """Take a token if there is one."""
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to one request: an error or a dropped connection instead of the answer, and a delay."""
+
+    error: ServiceError | None = None
+    drop: bool = False
+    after: bool = False  # the request is handled (the service acts) before the error or the drop
+    delay: float = 0.0
+
+    @property
+    def before(self) -> bool:
+        """Whether the request is refused (or dropped) without being handled."""
+        return (self.error is not None or self.drop) and not self.after
+
+    def reply(self, request_id: str) -> Reply:
+        """The answer that replaces the service's."""
+        return DROPPED if self.drop or self.error is None else _error_reply(self.error, request_id)
+
+
+NO_FAULT = Decision()
+
+
+class FaultInjector:
+    """Decides, request by request, which fault to inject; counts what it served."""
+
+    def __init__(self, faults: Faults, seed: int) -> None:
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)
+        self._counts = {"throttled": 0, "errors": 0, "dropped": 0}
+        self.faults = faults
+        self._bucket = _bucket(faults)
+
+    def configure(self, faults: Faults) -> None:
+        """Switch to other faults (a full token bucket; the random sequence goes on)."""
+        with self._lock:
+            self.faults, self._bucket = faults, _bucket(faults)
+
+    def decide(self, operation: str) -> Decision:
+        """The fault for the next request of ``operation``: two random draws per request it applies to."""
+        with self._lock:
+            faults = self.faults
+            if operation not in faults.fault_operations:
+                return NO_FAULT
+            roll, flip = self._random.random(), self._random.random()
+            if self._bucket is not None and not self._bucket.take():
+                error = ServiceError("CallRateLimitExceededException", "Rate exceeded; retry with an increasing delay.")
+                return Decision(error, delay=faults.delay)
+            return _decision(faults, roll, flip)
+
+    def count(self, reply: Reply) -> None:
+        """Count a 429, a 500 or 503, or a dropped connection."""
+        kind = "dropped" if reply.drop else {429: "throttled", 500: "errors", 503: "errors"}.get(reply.status)
+        if kind is not None:
+            with self._lock:
+                self._counts[kind] += 1
+
+    def counts(self) -> dict[str, int]:
+        """How many 429s (``throttled``), 500s and 503s (``errors``) and drops (``dropped``) were served."""
+        with self._lock:
+            return dict(self._counts)
+
+
+def _bucket(faults: Faults) -> TokenBucket | None:
+    return None if faults.rate_limit is None else TokenBucket(faults.rate_limit, faults.burst)
+
+
+def _decision(faults: Faults, roll: float, flip: float) -> Decision:
+    """Drops, then errors before, then errors after, by the share of ``roll`` each rate takes."""
+    error = ServiceError(SERVER_ERRORS[flip >= 0.5], "An injected server error: retrying the request may succeed.")
+    if roll < faults.drop_rate:
+        return Decision(drop=True, after=flip >= 0.5, delay=faults.delay)
+    roll -= faults.drop_rate
+    if roll < faults.error_rate_before:
+        return Decision(error, delay=faults.delay)
+    roll -= faults.error_rate_before
+    if roll < faults.error_rate_after:
+        return Decision(error, after=True, delay=faults.delay)
+    return Decision(delay=faults.delay)
 
 
 # --- Serving: one request to one answer, then the HTTP server around it --------------------------
@@ -526,16 +1016,20 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An HTTP answer."""
+    """An HTTP answer, or with ``drop`` none at all: the connection is closed instead."""
 
     status: int
     headers: dict[str, str]
     body: bytes
+    drop: bool = False
+
+
+DROPPED = Reply(0, {}, b"", drop=True)
 
 
 @dataclass
 class Backend:
-    """The protocol around the service: routes, decodes, checks, records and answers requests."""
+    """The protocol around the service: routes, decodes, checks, records and answers requests, injects faults."""
 
     service: Service
     log: Callable[[str], None] | None = None
@@ -543,12 +1037,33 @@ class Backend:
     requests: list[tuple[str, Params]] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    injector: FaultInjector = field(default_factory=lambda: FaultInjector(Faults(), 0))
+    stopping: threading.Event = field(default_factory=threading.Event)  # set on close: ends delays early
 
     def respond(self, method: str, target: str, headers: Headers, body: bytes) -> Reply:
-        """The answer to one HTTP request, errors included."""
-        request_id = str(uuid.uuid4())
+        """The answer to one HTTP request, errors and injected faults included."""
+        reply, decision = self._respond(method, target, headers, body, str(uuid.uuid4()))
+        if decision.delay:
+            self.stopping.wait(decision.delay)
+        self.injector.count(reply)
+        return reply
+
+    def _respond(self, method: str, target: str, headers: Headers, body: bytes,
+                 request_id: str) -> tuple[Reply, Decision]:  # fmt: skip
+        received = self._guarded(request_id, lambda: self._receive(method, target, headers, body))
+        if isinstance(received, Reply):
+            return received, NO_FAULT
+        operation, params, region = received
+        decision = self.injector.decide(operation.name)
+        if decision.before:
+            return decision.reply(request_id), decision
+        reply = self._guarded(request_id, lambda: self._handle(operation, params, region, request_id))
+        return (decision.reply(request_id) if decision.after else reply), decision
+
+    def _guarded(self, request_id: str, work: Callable[[], T]) -> T | Reply:
+        """What ``work`` returns, or the error answer for what it raised."""
         try:
-            return _json_reply(200, self._answer(method, target, headers, body, request_id), request_id)
+            return work()
         except ServiceError as exc:
             return _error_reply(exc, request_id)
         except Exception:
@@ -556,17 +1071,20 @@ class Backend:
                 self.log(traceback.format_exc())
             return _error_reply(ServiceError("ServiceException", "internal error in the test endpoint"), request_id)
 
-    def _answer(self, method: str, target: str, headers: Headers, body: bytes, request_id: str) -> Params:
+    def _receive(self, method: str, target: str, headers: Headers, body: bytes) -> tuple[Operation, Params, str]:
+        """The operation, its parameters (recorded) and the region the request is signed for."""
         url = urlsplit(target)
         operation = self.table.get((method, url.path))
         if operation is None:
             raise ServiceError("UnknownOperationException", f"no operation is served at {method} {url.path}", 404)
         params = decode_input(operation.input_shape, parse_qs(url.query, keep_blank_values=True), headers, body)
         self._record(Received(operation.name, params, method, target, dict(headers)))
-        region = signed_region(headers)
+        return operation, params, signed_region(headers)
+
+    def _handle(self, operation: Operation, params: Params, region: str, request_id: str) -> Reply:
         check_input(params, operation.input_shape)
         result = operation.handler(self.service, params, Call(operation.name, region, request_id))
-        return _with_request_id(result, operation, request_id)
+        return _json_reply(200, _with_request_id(result, operation, request_id), request_id)
 
     def _record(self, received: Received) -> None:
         with self.lock:
@@ -609,6 +1127,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         reply = self.server.backend.respond(self.command, self.path, headers, body)
+        if reply.drop:  # no answer: the server closes the connection
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         for name, value in {**reply.headers, "Content-Length": str(len(reply.body))}.items():
             self.send_header(name, value)
@@ -647,6 +1168,11 @@ class _Server(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log to the backend's log, if any, instead of printing: clients hang up (after a read timeout, say)."""
+        if self.backend.log is not None:
+            self.backend.log(traceback.format_exc())
+
     def close_connections(self) -> None:
         """Shut down every open connection, so that the threads serving them end."""
         with self._connections_lock:
@@ -663,19 +1189,58 @@ class ImageBuilderEndpoint:
     """A loopback Image Builder endpoint on 127.0.0.1 serving an inventory, in a background thread.
 
     ``requests`` lists ``(operation, params)`` in the order received; ``received`` has the same
-    requests with their method, path and headers. Use it as a context manager, or ``start``/``close``.
+    requests with their method, path and headers; ``accepted`` has one StartResourceStateUpdate
+    request per client token the service acted on. ``faults`` (a ``Faults``) can be replaced while
+    serving; ``stats`` counts what was served. Use it as a context manager, or ``start``/``close``.
     """
 
     def __init__(self, inventory: Inventory | str | os.PathLike[str], *, port: int = 0, seed: int = 0,
-                 max_page_size: int | None = None, log: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 max_page_size: int | None = None, log: Callable[[str], None] | None = None,
+                 faults: Faults | None = None,
+                 execution_seconds: float = DEFAULT_EXECUTION_SECONDS) -> None:  # fmt: skip
         loaded = inventory if isinstance(inventory, Inventory) else load_inventory(os.fspath(inventory))
-        self.inventory = loaded
-        self._backend = Backend(Service(loaded, seed=seed, max_page_size=max_page_size), log)
+        self._service = Service(loaded, seed=seed, max_page_size=max_page_size, execution_seconds=execution_seconds)
+        self._backend = Backend(self._service, log, injector=FaultInjector(faults or Faults(), seed))
         self.requests = self._backend.requests
         self.received = self._backend.received
+        self.accepted = self._service.lifecycle.accepted
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def inventory(self) -> Inventory:
+        """The inventory as served now: the file's, with the statuses that state updates changed."""
+        return self._service.inventory()
+
+    @property
+    def faults(self) -> Faults:
+        """The faults injected; assign other ``Faults`` to change them while serving."""
+        return self._backend.injector.faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        self._backend.injector.configure(faults)
+
+    @property
+    def execution_seconds(self) -> float:
+        """How long each lifecycle execution runs (for executions started from now on when set)."""
+        return self._service.lifecycle.execution_seconds
+
+    @execution_seconds.setter
+    def execution_seconds(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("execution_seconds must not be negative")
+        self._service.lifecycle.execution_seconds = seconds
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """A snapshot of what was served: ``throttled``, ``errors``, ``dropped``, ``accepted``.
+
+        The 429s, the 500s and 503s, the connections closed without an answer, and the number of
+        distinct client tokens acted on.
+        """
+        return {**self._backend.injector.counts(), "accepted": len(self.accepted)}
 
     @property
     def url(self) -> str:
@@ -689,6 +1254,7 @@ class ImageBuilderEndpoint:
         """Listen on 127.0.0.1 and serve in a background thread."""
         if self._server is not None:
             raise RuntimeError("the endpoint is already running")
+        self._backend.stopping.clear()
         self._server = _Server(("127.0.0.1", self._port), self._backend)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"imagebuilder-endpoint-{self.url}", daemon=True)  # fmt: skip
@@ -700,6 +1266,7 @@ class ImageBuilderEndpoint:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        self._backend.stopping.set()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -737,13 +1304,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--inventory", required=True, help="the inventory file (docs/cli.md)")
     parser.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--max-page-size", type=int, default=None, help="serve list pages no longer than this")
-    parser.add_argument("--seed", type=int, default=0, help="changes the order of list results")
+    parser.add_argument("--seed", type=int, default=0, help="changes the order of list results and the faults drawn")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    _add_fault_arguments(parser)
     args = parser.parse_args(argv)
     log = None if args.quiet else _log_to_stderr
     try:
+        faults = Faults(rate_limit=args.rate_limit, burst=args.burst, error_rate_before=args.error_rate_before,
+                        error_rate_after=args.error_rate_after, drop_rate=args.drop_rate, delay=args.delay)  # fmt: skip
         endpoint = ImageBuilderEndpoint(args.inventory, port=args.port, seed=args.seed,
-                                        max_page_size=args.max_page_size, log=log).start()  # fmt: skip
+                                        max_page_size=args.max_page_size, log=log, faults=faults,
+                                        execution_seconds=args.execution_seconds).start()  # fmt: skip
     except InventoryError as exc:
         for diagnostic in exc.diagnostics:
             print(f"error: {diagnostic.message}", file=sys.stderr)
@@ -764,6 +1335,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
         endpoint.close()
     return 0
+
+
+def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options for ``Faults`` (StartResourceStateUpdate only) and the length of executions."""
+    group = parser.add_argument_group("faults (StartResourceStateUpdate only)")
+    group.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
+                       help="answer 429 CallRateLimitExceededException beyond this many requests a second")  # fmt: skip
+    group.add_argument("--burst", type=int, default=1, help="requests the rate limit lets through at once (default 1)")
+    group.add_argument("--error-rate-before", type=float, default=0.0, metavar="SHARE",
+                       help="answer this share of requests 500 or 503 without acting")  # fmt: skip
+    group.add_argument("--error-rate-after", type=float, default=0.0, metavar="SHARE",
+                       help="act on this share of requests, then answer 500 or 503")  # fmt: skip
+    group.add_argument("--drop-rate", type=float, default=0.0, metavar="SHARE",
+                       help="close the connection unanswered for this share (half of them after acting)")  # fmt: skip
+    group.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="wait this long before answering")
+    parser.add_argument("--execution-seconds", type=float, default=DEFAULT_EXECUTION_SECONDS, metavar="SECONDS",
+                        help=f"how long lifecycle executions run (default {DEFAULT_EXECUTION_SECONDS})")  # fmt: skip
 
 
 def _log_to_stderr(line: str) -> None:
