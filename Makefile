@@ -30,6 +30,9 @@ demo: $(STAMP_RUN)
 	@echo
 	@echo "== policyengine plan rules/ against the sample inventory rules/inventory.json"
 	$(BIN)/policyengine plan --inventory rules/inventory.json --now 2026-12-04T00:00:00Z rules/
+	@echo
+	@echo "== policyengine apply rules/ to a loopback Image Builder endpoint (rate-limited, with faults)"
+	$(BIN)/python -m policyengine.testing.demo rules/inventory.json rules/
 
 test: $(STAMP_TEST)
 	$(BIN)/python -m pytest

@@ -182,3 +182,11 @@ def test_killed_mid_run_then_rerun_sends_each_request_once(endpoint: ImageBuilde
     resent = [o for o in json.loads(second.stdout)["outcomes"] if o["outcome"] == "accepted"]
     assert {o["clientToken"] for o in resent} & done_before <= set(tokens)  # in-flight ones replayed harmlessly
     assert len(resent) <= REQUESTS - len(done_before) + 2  # at most the two in flight are sent again
+
+
+def test_the_demo_applies_the_examples(capfd: pytest.CaptureFixture[str]) -> None:
+    from policyengine.testing.demo import main
+
+    assert main([INVENTORY, RULES]) == 0
+    out = capfd.readouterr().out
+    assert "Apply: 9 requests: 9 accepted" in out and "acted on once each" in out

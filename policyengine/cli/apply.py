@@ -186,6 +186,8 @@ def _report(outcomes: list[Any], fmt: str) -> None:
         detail = o.lifecycleExecutionId or ""
         if o.error_message:
             detail = f"{o.error_code}: {o.error_message}" if o.error_code else o.error_message
+        if o.attempts > 1:
+            detail += f" ({o.attempts} attempts)"
         click.echo(
             style(f"  {symbol} {o.outcome:<8} {o.rule}  {o.resourceArn}", colour) + (f"  {detail}" if detail else "")
         )
