@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
                    "--allow-delete", "--journal", os.path.join(tmp, "journal.jsonl"), rules]  # fmt: skip
         code = subprocess.call(command, env=env)
         stats = endpoint.stats
-        print(f"\nloopback endpoint: {stats['accepted']} requests acted on once each, {stats['throttled']} answered"
-              f" 429, {stats['errors']} answered 500/503 (after acting: the retries got the original answer)")  # fmt: skip
+        print(
+            f"\nloopback endpoint: {stats['accepted']} requests acted on once each, {stats['throttled']} answered"
+            f" 429, {stats['errors']} answered 500/503 after acting (their retries got the original answer)"
+        )
     return code
 
 
