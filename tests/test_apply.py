@@ -190,3 +190,40 @@ def test_the_demo_applies_the_examples(capfd: pytest.CaptureFixture[str]) -> Non
     assert main([INVENTORY, RULES]) == 0
     out = capfd.readouterr().out
     assert "Apply: 9 requests: 9 accepted" in out and "acted on once each" in out
+
+
+def test_every_modelled_error_has_its_own_meaning() -> None:
+    from policyengine.dispatch import ERRORS
+    from policyengine.servicemodel import service_model
+
+    errors = {e["shape"] for e in service_model()["operations"]["StartResourceStateUpdate"]["errors"]}
+    assert set(ERRORS) == errors and len({message for _, message in ERRORS.values()}) == len(errors)
+
+
+def test_a_reused_token_is_a_final_mismatch(
+    run: Callable[..., Run], endpoint: ImageBuilderEndpoint, tmp_path: Path
+) -> None:
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.0/{}"
+    rules = tmp_path / "t.policy"
+    rules.write_text(f'rule "a" {{ target "{arn.format(1)}" status deprecated token "same-token" }}\n')
+    assert apply(run, endpoint, tmp_path / "j1.jsonl", "--auto-approve", str(rules)).code == 0
+    rules.write_text(f'rule "a" {{ target "{arn.format(2)}" status deprecated token "same-token" }}\n')
+    result = apply(run, endpoint, tmp_path / "j2.jsonl", "--auto-approve", "--format", "json", str(rules))
+    (outcome,) = outcomes(result)
+    assert result.code == 1 and outcome["outcome"] == "failed" and outcome["attempts"] == 1
+    assert outcome["error"]["code"] == "IdempotentParameterMismatchException"  # type: ignore[index]
+    assert "change `token`" in outcome["error"]["message"]  # type: ignore[index]
+
+
+def test_an_image_busy_with_an_execution_is_retried_later(
+    run: Callable[..., Run], endpoint: ImageBuilderEndpoint, tmp_path: Path
+) -> None:
+    endpoint.execution_seconds = 1.0
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.0/1"
+    rules = tmp_path / "busy.policy"
+    rules.write_text(f'rule "first" {{ target "{arn}" status disabled role "R" include amis }}\n')
+    assert apply(run, endpoint, tmp_path / "j1.jsonl", "--auto-approve", str(rules)).code == 0
+    rules.write_text(f'rule "second" {{ target "{arn}" status deprecated role "R" include amis }}\n')
+    result = apply(run, endpoint, tmp_path / "j2.jsonl", "--auto-approve", "--format", "json", str(rules))
+    (outcome,) = outcomes(result)
+    assert result.code == 0 and outcome["outcome"] == "accepted" and int(outcome["attempts"]) > 1  # type: ignore[call-overload]
