@@ -43,6 +43,7 @@ test: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/check_bench.py --write
 	$(BIN)/python bench/plan_bench.py --write
+	$(BIN)/python bench/apply_bench.py --write
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
