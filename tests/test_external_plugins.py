@@ -82,3 +82,33 @@ def test_the_notifier_is_told_about_the_plan(installed: object, tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     # no include: only the image record changes; its 6 AMIs and 6 snapshots are skipped
     assert result.stdout.splitlines()[-1] == "ops: plan: 1 request (1 update, 12 skipped)"
+
+
+def test_the_guard_refuses_through_apply(installed: object, tmp_path: Path) -> None:
+    from policyengine.testing import ImageBuilderEndpoint
+
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/web-prod/1.0.0/1"
+    inventory = tmp_path / "inventory.json"
+    inventory.write_text(json.dumps({"images": [{
+        "arn": arn, "name": "web-prod", "version": "1.0.0/1", "type": "AMI", "created": "2026-01-01T00:00:00Z",
+        "status": "AVAILABLE", "amis": [{"id": "ami-0abc", "region": "us-east-1", "account": "123456789012",
+                                         "tags": {"CreatedBy": "EC2 Image Builder", "keep": "true"}}]}]}))  # fmt: skip
+    rules = tmp_path / "wipe.policy"
+    rules.write_text(f'rule "wipe" {{\n  target "{arn}"\n  status deleted\n  role "R"\n  include amis\n'
+                     '  exclude amis when tag keep = "true"\n}\n')  # fmt: skip
+    plan_file = tmp_path / "plan.json"
+    # The plan is made while the guard does not know this image as production (its check passes) ...
+    made = cli("plan", "--inventory", str(inventory), "--now", "2026-12-04T00:00:00Z", "--out", str(plan_file),
+               str(rules), PROD_GUARD_IMAGES="nothing-matches")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    aws = {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}  # fmt: skip
+    with ImageBuilderEndpoint(str(inventory)) as endpoint:
+        # ... and applied when it does: the guard refuses the request just before it is sent.
+        result = cli("apply", "--endpoint-url", endpoint.url, "--region", "us-east-1", "--auto-approve",
+                     "--allow-delete", "--journal", str(tmp_path / "j.jsonl"), "--format", "json", str(plan_file),
+                     **aws)  # fmt: skip
+        assert endpoint.accepted == []
+    assert result.returncode == 1
+    (outcome,) = json.loads(result.stdout)["outcomes"]
+    assert outcome["outcome"] == "refused" and "refused by plugin `prod_guard`" in outcome["error"]["message"]

@@ -119,6 +119,9 @@ def _plan(
     if len(paths) == 1 and paths[0].endswith(".json"):
         document = load_plan(paths[0])
         result = check_paths(document.get("files", []), Options(plugins=host))
+        # The plan is applied as it was reviewed; what the checks say now is shown, and the
+        # plugins' guards still judge every request just before it is sent.
+        print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
         return document, {rule.name: rule for rule in result.rules}
     planned = make_plan(paths, host, (now or datetime.now(UTC)).astimezone(UTC), inventory, aws)
     result, plan = planned.result, planned.plan
