@@ -34,7 +34,7 @@ from policyengine.testing import Faults, ImageBuilderEndpoint
 BEGIN, END = "<!-- apply_bench:begin -->", "<!-- apply_bench:end -->"
 ACCOUNT, NOW = "123456789012", "2026-12-04T00:00:00Z"
 LIMIT, BURST, GOAL = 20.0, 5, 0.9  # the endpoint's limit (requests/s) and bucket; the share of it to reach
-SETTINGS, TARGET = "-,20,20/8,25/8", "20"  # `-`: the command's defaults (rate 10, concurrency 4)
+SETTINGS, TARGET = "default,20,20/8,25/8", "20"  # `default`: the command's (rate 10, concurrency 4)
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ImageBuilderLifecycleExecutionRole"
 # http.server's access line for an answer, as the endpoint's `log` hook receives it
 ANSWER = re.compile(r'"PUT /StartResourceStateUpdate HTTP/1\.1" (\d{3}) ')
@@ -78,8 +78,8 @@ def child_env(tmp: Path) -> dict[str, str]:
 
 
 def flags(setting: str) -> list[str]:
-    """`-` (the defaults), `R` (--rate R) or `R/C` (--rate R --concurrency C) as options."""
-    if setting == "-":
+    """`default` (no options), `R` (--rate R) or `R/C` (--rate R --concurrency C) as options."""
+    if setting == "default":
         return []
     rate, _, concurrency = setting.partition("/")
     return ["--rate", rate] + (["--concurrency", concurrency] if concurrency else [])
@@ -138,11 +138,12 @@ def report(n: int, settings: list[str], target: str, rows: list[dict[str, Any]])
         f"{BURST}, `Faults(rate_limit={LIMIT:g}, burst={BURST})`). The endpoint records no times, so each answer "
         "is timestamped (`time.monotonic()`) by the endpoint's `log` hook, which http.server calls in the serving "
         "thread as it writes the status line, right after the service acted; with no fault but 429s injected, "
-        "each 200 is one acceptance (checked: as many 200s as tokens acted on). Span: the first 200 to the "
-        "last; throughput: accepted requests per "
-        f"second over it, (accepted − 1) / span; at best ({n:,} − {BURST}) / {LIMIT:g} s, as the bucket starts "
-        f"full. Duplicates: extra acceptances of a token or an image, or a token the command reports accepted "
-        "twice; exactly once: every planned request accepted, each token and image once. Before: start-up, "
+        "each 200 is one acceptance (checked: as many 200s as tokens acted on). Span: the first 200 to the last; "
+        "throughput: accepted requests per second over it, (accepted − 1) / span. The span is at least "
+        f"({n:,} − {BURST}) / {LIMIT:g} = {(n - BURST) / LIMIT:.2f} s, as the bucket starts full, so the best is "
+        f"{(n - 1) / (n - BURST) * LIMIT:.2f}/s ({(n - 1) / (n - BURST):.2f} of the limit). Duplicates: extra "
+        "acceptances of a token or an image, or a token the command reports accepted twice; exactly once: every "
+        "planned request accepted, each token and image once. Before: start-up, "
         "planning and the plan's rendering, up to the first request.",
         "",
         "| setting | options | span | accepted/s | of the limit | 429s | requests sent | duplicates | "
@@ -150,15 +151,17 @@ def report(n: int, settings: list[str], target: str, rows: list[dict[str, Any]])
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for r in rows:
-        name = "defaults (rate 10, concurrency 4)" if r["setting"] == "-" else r["setting"]
+        name = "default (rate 10, concurrency 4)" if r["setting"] == "default" else r["setting"]
         name += " (target)" if r["setting"] == target else ""
+        options = f"`{' '.join(flags(r['setting']))}`" if flags(r["setting"]) else "–"
         lines.append(
-            f"| {name} | `{' '.join(flags(r['setting'])) or '(none)'}` | {r['span']:.1f} s | {r['rate']:.2f} | "
+            f"| {name} | {options} | {r['span']:.1f} s | {r['rate']:.2f} | "
             f"{r['rate'] / LIMIT:.2f} | {r['throttled']:,} | {r['sends']:,} | {r['duplicates']} | "
             f"{'yes' if r['once'] else 'NO'} | {r['attempts']} | {r['before']:.1f} s | {r['wall']:.1f} s |"
         )
-    lines += ["", f"Target (setting {target}: `--rate` at the service's limit; the docs give `--rate` as "
-              "\"requests per second at most\" and recommend no other setting):", ""]  # fmt: skip
+    why = ': `--rate` at the service\'s limit, as docs/cli.md describes `--rate` ("requests per second at most"); '
+    why = (why + "the docs recommend no other setting") if target == TARGET else ""
+    lines += ["", f"Targets (judged on setting {target}{why}):", ""]
     for r in rows:
         if r["setting"] == target:
             share, ok = r["rate"] / LIMIT, r["rate"] / LIMIT >= GOAL
@@ -184,13 +187,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500, help="requests (image builds, rules) (default: 500)")
     parser.add_argument("--settings", default=SETTINGS,
-                        help=f"comma-separated: -, RATE or RATE/CONCURRENCY (default: {SETTINGS})")  # fmt: skip
+                        help=f"comma-separated: default, RATE or RATE/CONCURRENCY (default: {SETTINGS})")  # fmt: skip
     parser.add_argument("--target", default=TARGET, help=f"the setting the targets are judged on (default: {TARGET})")
     parser.add_argument("--write", action="store_true", help="rewrite the apply_bench section of docs/benchmarks.md")
     args = parser.parse_args()
     settings = [s.strip() for s in args.settings.split(",") if s.strip()]
-    if args.requests < 10 or not settings or not all(re.fullmatch(r"-|[0-9.]+(/[0-9]+)?", s) for s in settings):
-        parser.error("--requests must be at least 10; --settings: -, RATE or RATE/CONCURRENCY, comma-separated")
+    if args.requests < 10 or not settings or not all(re.fullmatch(r"default|[0-9.]+(/[0-9]+)?", s) for s in settings):
+        parser.error("--requests must be at least 10; --settings: default, RATE or RATE/CONCURRENCY, comma-separated")
     with tempfile.TemporaryDirectory(prefix="apply_bench-") as tmp_name:
         env = child_env(tmp := Path(tmp_name))
         inv, rules = generate(tmp, args.requests, env)
