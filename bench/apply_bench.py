@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from check_bench import DOC, ROOT, cli, revision  # bench/ is on sys.path when this script runs
+from check_bench import DOC, ROOT, cli, revision, write_doc  # bench/ is on sys.path when this script runs
 
 from policyengine.testing import Faults, ImageBuilderEndpoint
 
@@ -172,17 +172,6 @@ def report(n: int, settings: list[str], target: str, rows: list[dict[str, Any]])
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
-    """Replace the apply_bench section of docs/benchmarks.md, or add it at the end."""
-    block, text = f"{BEGIN}\n{section}{END}", DOC.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500, help="requests (image builds, rules) (default: 500)")
@@ -204,7 +193,7 @@ def main() -> None:
     section = report(args.requests, settings, args.target, rows)
     print(section)
     if args.write:
-        write_doc(section)
+        write_doc(section, BEGIN, END)
         print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
 
 

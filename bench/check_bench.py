@@ -214,12 +214,13 @@ def report(sizes: list[int], repeat: int, results: dict[int, dict[str, float]], 
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
-    block = f"{BEGIN}\n{section}{END}"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"{INTRO}\n{BEGIN}\n{END}\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+def write_doc(section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the section between ``begin`` and ``end`` in docs/benchmarks.md, or add it at the end."""
+    block = f"{begin}\n{section}{end}"
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"{INTRO}\n{begin}\n{end}\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + f"\n\n{block}\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from check_bench import DOC, ROOT, cli, revision  # bench/ is on sys.path when this script runs
+from check_bench import DOC, ROOT, cli, revision, write_doc  # bench/ is on sys.path when this script runs
 
 BEGIN, END = "<!-- plan_bench:begin -->", "<!-- plan_bench:end -->"
 ACCOUNT, OTHERS = "123456789012", ("111122223333", "444455556666", "777788889999")
@@ -243,17 +243,6 @@ def report(images: int, repeat: int, scale_repeat: int, r: dict[str, Any]) -> st
     return "\n".join(lines) + "\n"
 
 
-def write_doc(section: str) -> None:
-    """Replace the plan_bench section of docs/benchmarks.md, or add it at the end."""
-    block, text = f"{BEGIN}\n{section}{END}", DOC.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + f"\n\n{block}\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000, help="image builds, 10 AMIs each (default: 10000)")
@@ -269,7 +258,7 @@ def main() -> None:
     section = report(args.images, args.repeat, scale_repeat, results)
     print(section)
     if args.write:
-        write_doc(section)
+        write_doc(section, BEGIN, END)
         print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from policyengine.testing import Faults, ImageBuilderEndpoint
 
-from .conftest import ROOT, Run
+from .conftest import ROOT, Run, isolate
 
 INVENTORY = str(ROOT / "rules" / "inventory.json")
 RULES = str(ROOT / "rules")
@@ -26,14 +26,7 @@ REQUESTS = 9  # the example rules against the sample inventory
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ Stubber.
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import threading
@@ -35,6 +34,8 @@ from policyengine.inventory import Ami, Container, Image, Inventory
 from policyengine.live import describe_images, ec2_details, list_images, read_inventory
 from policyengine.testing import ImageBuilderEndpoint
 
+from .conftest import isolate
+
 ACCOUNT = "123456789012"  # moto's default account
 OTHER = "111122223333"
 ORG = "arn:aws:organizations::123456789012:organization/o-abc123defg"
@@ -45,18 +46,6 @@ AGENT = f"{PREFIX}/agent/2.0.0/1"
 MISSING = "ami-0123456789abcdef0"  # listed by Image Builder, unknown to EC2
 UNKNOWN = f"{GOLDEN}/9.9.9/1"  # unknown to Image Builder
 BASE_AMI = "ami-0b0b0b0b0b0b0b0b0"  # moto launches instances from any AMI id
-
-
-def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
-    """No AWS setting of the machine leaks in: no config files, no instance metadata, test credentials."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
 @pytest.fixture(autouse=True)
