@@ -18,6 +18,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true", help="Rewrite golden files from the current output.")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_caches(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The grammar and check caches of the test run live in a temporary directory, not in ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ.pop("POLICYENGINE_CACHE_DIR", None)
+
+
 @dataclass
 class Run:
     code: int

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..constants import EXIT_FAIL, EXIT_OK
+
+if TYPE_CHECKING:
+    from ..cache import CheckAnswer
 from .common import load_host, paths_argument, plugin_options, print_diagnostics, style_for
 
 
@@ -17,19 +21,56 @@ from .common import load_host, paths_argument, plugin_options, print_diagnostics
     help="Output form: text for people, json, sarif (2.1.0) or github (workflow annotations).",
 )  # fmt: skip
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option("--no-cache", is_flag=True, help="Check from scratch, without reading or writing the cache.")
 @plugin_options
-def check(paths: tuple[str, ...], fmt: str, strict: bool, plugin: tuple[str, ...], trace_hooks: bool) -> None:
+def check(
+    paths: tuple[str, ...], fmt: str, strict: bool, no_cache: bool, plugin: tuple[str, ...], trace_hooks: bool
+) -> None:
     """Check rule files and directories: every problem, with where and how to fix it.
 
+    An unchanged tree is answered from a content-addressed cache (docs/cli.md).
     Exit status: 0 no errors (warnings allowed unless --strict), 1 errors.
     """
-    from ..engine import Options, check_paths
     from ..formats.text import summary
 
-    result = check_paths(paths, Options(plugins=load_host(plugin, trace_hooks)))
-    print_diagnostics(result.diagnostics, result.workspace.texts, fmt)
+    answer = _answer(paths, plugin, trace_hooks, use_cache=not no_cache and not trace_hooks)
+    print_diagnostics(answer.diagnostics, answer.texts, fmt)
+    errors = sum(1 for d in answer.diagnostics if d.is_error)
+    warnings = len(answer.diagnostics) - errors
     if fmt == "text":
-        files = len(result.workspace.run_files)
-        click.echo(summary(result.errors, result.warnings, files, len(result.rules), style_for(sys.stdout)))
-    failed = result.errors or (strict and result.warnings)
+        click.echo(summary(errors, warnings, answer.files, answer.rules, style_for(sys.stdout)))
+    failed = errors or (strict and warnings)
     raise click.exceptions.Exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _answer(paths: tuple[str, ...], plugin: tuple[str, ...], trace_hooks: bool, use_cache: bool) -> CheckAnswer:
+    """The check's answer: from the cache when every input is unchanged, else computed (and saved)."""
+    from .. import cache
+    from ..sources import discover
+
+    files, problems = discover(paths)
+    contents: dict[str, bytes] = {}
+    if use_cache and not problems:
+        try:
+            contents = {path: open(path, "rb").read() for path in files}  # noqa: SIM115
+        except OSError:
+            use_cache = False
+    entry = cache.key(contents, plugin) if use_cache and not problems else None
+    if entry is not None:
+        hit = cache.load(entry)
+        if hit is not None:
+            return hit
+    from ..engine import Options, check_paths
+
+    result = check_paths(paths, Options(plugins=load_host(plugin, trace_hooks)))
+    shown = {d.span.file for d in result.diagnostics} | {n.span.file for d in result.diagnostics for n in d.notes}
+    answer = cache.CheckAnswer(
+        diagnostics=result.diagnostics,
+        files=len(result.workspace.run_files),
+        rules=len(result.rules),
+        texts={path: text for path, text in result.workspace.texts.items() if path in shown},
+        depends={path: cache.digest(text.encode()) for path, text in result.workspace.texts.items()},
+    )
+    if entry is not None and set(result.workspace.run_files) == set(files):
+        cache.store(entry, answer)
+    return answer
