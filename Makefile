@@ -44,6 +44,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/check_bench.py --write
 	$(BIN)/python bench/plan_bench.py --write
 	$(BIN)/python bench/apply_bench.py --write
+	$(BIN)/python bench/compare_custodian.py --write
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
