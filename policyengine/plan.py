@@ -38,6 +38,15 @@ class Plan:
         )
 
 
+def plan_digest(document: dict[str, Any]) -> str:
+    """The digest of what a saved plan says will be done: its time and its requests."""
+    import json
+
+    body = json.dumps({"now": document.get("now"), "requests": [r.get("request") for r in document["requests"]]},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # fmt: skip
+    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+
+
 def file_digest(text: str) -> str:
     """The digest of one rule source."""
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -15,7 +15,7 @@ from typing import Any
 from .engine import Options, Result, check_paths
 from .errors import PolicyEngineError
 from .inventory import Image, Inventory, load_inventory
-from .plan import PLAN_VERSION, Plan, build_plan, file_digest
+from .plan import PLAN_VERSION, Plan, build_plan, file_digest, plan_digest
 from .plugins import PluginHost
 from .sources import read
 
@@ -47,6 +47,7 @@ def make_plan(paths: Sequence[str], host: PluginHost, now: datetime, inventory: 
         images, _ = read_inventory(aws, [r.request["resourceArn"] for r in result.compiled.requests])
     plan = build_plan(result.compiled.requests, images, now, result.workspace.texts)
     plan.document["files"] = list(result.workspace.run_files)
+    plan.document["plan_digest"] = plan_digest(plan.document)
     return Planned(result, plan)
 
 
@@ -64,6 +65,9 @@ def load_plan(path: str) -> dict[str, Any]:
     if document.get("version") != PLAN_VERSION:
         raise PolicyEngineError(f"{path} is a plan of version {document.get('version')!r}; this policyengine reads "
                                 f"version {PLAN_VERSION}: make the plan again")  # fmt: skip
+    if document.get("plan_digest") != plan_digest(document):
+        raise PolicyEngineError(f"{path} was changed after it was made (its requests no longer match its digest):"
+                                " make the plan again instead of editing it")  # fmt: skip
     changed = []
     for file, digest in sorted(document["sources"].items()):
         current = read(file, file)

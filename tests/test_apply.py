@@ -220,3 +220,17 @@ def test_an_image_busy_with_an_execution_is_retried_later(
     result = apply(run, endpoint, tmp_path / "j2.jsonl", "--auto-approve", "--format", "json", str(rules))
     (outcome,) = outcomes(result)
     assert result.code == 0 and outcome["outcome"] == "accepted" and int(outcome["attempts"]) > 1  # type: ignore[call-overload]
+
+
+def test_a_plan_edited_by_hand_is_refused(
+    run: Callable[..., Run], endpoint: ImageBuilderEndpoint, tmp_path: Path
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--inventory", INVENTORY, "--now", NOW, "--out", str(plan_file), RULES).code == 0
+    document = json.loads(plan_file.read_text())
+    document["requests"][0]["request"]["state"]["status"] = "DELETED"
+    plan_file.write_text(json.dumps(document))
+    result = apply(run, endpoint, tmp_path / "j.jsonl", "--auto-approve", "--allow-delete", str(plan_file))
+    assert result.code == 1 and "was changed after it was made" in result.err and endpoint.accepted == []
+    plan_file.write_text("{not json")
+    assert "is not a saved plan" in apply(run, endpoint, tmp_path / "j.jsonl", "--auto-approve", str(plan_file)).err
