@@ -23,7 +23,7 @@ from typing import Any
 
 from .aws import Aws, error_code, error_message
 from .errors import PolicyEngineError, Refuse
-from .journal import Journal
+from .journal import Journal, fingerprint
 from .plugins import PluginError, PluginHost
 
 # What each modelled exception means for the run: retry (and how), or final, and what to say.
@@ -116,9 +116,9 @@ class RateLimiter:
             self._tokens = 0
 
     def succeeded(self) -> None:
-        """An accepted call: raise the rate a little (additive increase)."""
+        """An accepted call: raise the rate a little (by a tenth of the current rate, at most the ceiling)."""
         with self._lock:
-            self.rate = min(self.ceiling, self.rate + 0.05 * self.ceiling)
+            self.rate = min(self.ceiling, self.rate * 1.1)
 
 
 @dataclass
@@ -126,6 +126,7 @@ class Policy:
     """How hard to try: attempts and backoff (seconds)."""
 
     max_attempts: int = 12
+    max_throttles: int = 60
     base: float = 0.2
     cap: float = 20.0
     in_use_base: float = 2.0
@@ -171,19 +172,23 @@ class Dispatcher:
     def _one(self, item: Item) -> Outcome:
         outcome = self._decide(item)
         if self.host is not None:
-            try:
-                self.host.call_each("after_request", request=item.request, rule=item.rule_model,
-                                    outcome=outcome.to_json())  # fmt: skip
-            except PluginError as exc:
-                self.warnings.append(str(exc))
+            for plugin in self.host.implementers("after_request"):
+                try:
+                    self.host.call_one("after_request", plugin, request=dict(item.request), rule=item.rule_model,
+                                       outcome=outcome.to_json())  # fmt: skip
+                except PluginError as exc:  # reported; the other plugins still hear about it
+                    self.warnings.append(str(exc))
         if self.on_outcome is not None:
             self.on_outcome(item, outcome)
         return outcome
 
     def _decide(self, item: Item) -> Outcome:
         base = Outcome(item.rule, item.request["resourceArn"], item.token, "skipped")
-        if item.token in self.journal.accepted:
-            earlier = self.journal.accepted[item.token]
+        region = item.request["resourceArn"].split(":")[3]
+        mark = fingerprint(f"{self.aws.settings.endpoint_url or 'aws'}|{self.aws.settings.profile or ''}|{region}",
+                           item.request)  # fmt: skip
+        if mark in self.journal.accepted:
+            earlier = self.journal.accepted[mark]
             base.lifecycleExecutionId = earlier.get("lifecycleExecutionId")
             base.error_message = "accepted by an earlier run (journal)"
             return base
@@ -195,11 +200,20 @@ class Dispatcher:
         if refusal is not None:
             base.outcome, base.error_code, base.error_message = "refused", "RefusedByPlugin", refusal
             return base
-        self.journal.write("start", clientToken=item.token, resourceArn=base.resourceArn, rule=item.rule)
+        try:
+            self.journal.write("start", clientToken=item.token, fingerprint=mark, resourceArn=base.resourceArn,
+                               rule=item.rule)  # fmt: skip
+        except PolicyEngineError as exc:  # not journaled: not sent
+            base.outcome, base.error_code, base.error_message = "failed", "JournalUnwritable", f"not sent: {exc}"
+            return base
         outcome = self._send(item, base)
-        self.journal.write("end", clientToken=item.token, resourceArn=base.resourceArn, rule=item.rule,
-                           outcome=outcome.outcome, lifecycleExecutionId=outcome.lifecycleExecutionId,
-                           error={"code": outcome.error_code, "message": outcome.error_message})  # fmt: skip
+        try:
+            self.journal.write("end", clientToken=item.token, fingerprint=mark, resourceArn=base.resourceArn,
+                               rule=item.rule, outcome=outcome.outcome,
+                               lifecycleExecutionId=outcome.lifecycleExecutionId,
+                               error={"code": outcome.error_code, "message": outcome.error_message})  # fmt: skip
+        except PolicyEngineError as exc:  # the outcome stands; a re-run resends it harmlessly (same token)
+            self.warnings.append(f"{exc} (the outcome of {item.token} is reported here but not journaled)")
         return outcome
 
     def _guards(self, item: Item) -> str | None:
@@ -218,20 +232,29 @@ class Dispatcher:
     def _send(self, item: Item, outcome: Outcome) -> Outcome:
         client = self._client(item.request["resourceArn"].split(":")[3])
         policy = self.policy
-        for attempt in range(1, policy.max_attempts + 1):
-            outcome.attempts = attempt
+        attempt = throttles = 0
+        while attempt < policy.max_attempts:
+            attempt += 1
+            outcome.attempts = attempt + throttles
             self.limiter.acquire()
             try:
                 answer = client.start_resource_state_update(**item.request)
             except Exception as exc:  # botocore's errors, judged below
                 kind, message, code = self._judge(exc)
                 outcome.error_code, outcome.error_message = code, message
+                if kind == "throttle" and throttles < policy.max_throttles:
+                    throttles += 1  # throttling has its own budget: it is the service pacing us, not a fault
+                    attempt -= 1
+                    self.limiter.throttled()
+                    self._sleep(min(throttles, 8), policy.base)
+                    continue
                 if kind == "final" or attempt == policy.max_attempts:
                     outcome.outcome = "failed"
                     return outcome
-                if kind == "throttle":
-                    self.limiter.throttled()
-                self._sleep(attempt, policy.in_use_base if kind == "later" else policy.base)
+                if kind == "later":  # an execution is running: wait at least the base, never retry at once
+                    time.sleep(policy.in_use_base * 2 ** min(attempt - 1, 4) * self._random.uniform(0.5, 1.0))
+                    continue
+                self._sleep(attempt, policy.base)
                 continue
             self.limiter.succeeded()
             outcome.outcome, outcome.error_code, outcome.error_message = "accepted", None, None
@@ -243,9 +266,16 @@ class Dispatcher:
     def _judge(self, exc: Exception) -> tuple[str, str, str]:
         """(retry kind, message, code) for an exception from a send."""
         code = error_code(exc)
+        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in ERRORS:
+            kind, meaning = ERRORS[code]
+            return kind, f"{meaning}: {error_message(exc)}", str(code)
+        if status == 429:
+            return "throttle", f"throttled (HTTP 429, {code}): {error_message(exc)}; retried with backoff", str(code)
+        if status in (500, 502, 503, 504):
+            return "retry", f"HTTP {status} ({code}): {error_message(exc)}; retried with the same token", str(code)
         if code is not None:
-            kind, meaning = ERRORS.get(code, ("final", "the service refused the request"))
-            return kind, f"{meaning}: {error_message(exc)}", code
+            return "final", f"the service refused the request: {error_message(exc)}", code
         name = type(exc).__name__
         if name in CONNECTION_ERRORS or "Connection" in name or "Timeout" in name:
             return "retry", f"the connection failed ({name}: {exc}); retried with the same token", name

@@ -12,6 +12,7 @@ from typing import Any
 
 from .aws import Aws, aws_errors
 from .dispatch import Outcome
+from .errors import PolicyEngineError
 
 ENDED = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 
@@ -21,19 +22,32 @@ def wait_for(aws: Aws, outcomes: Iterable[Outcome], poll: float = 2.0, timeout: 
     for outcome in outcomes:
         if outcome.outcome != "accepted" or not outcome.lifecycleExecutionId:
             continue
-        client = aws.client("imagebuilder", outcome.resourceArn.split(":")[3])
-        execution_id = outcome.lifecycleExecutionId
-        deadline = time.monotonic() + timeout
-        with aws_errors(f"GetLifecycleExecution {execution_id}"):
-            while True:
+        try:
+            _follow(aws, outcome, poll, timeout)
+        except PolicyEngineError as exc:  # one execution that cannot be read does not hide the others
+            outcome.execution = f"unknown: {exc}"
+
+
+def _follow(aws: Aws, outcome: Outcome, poll: float, timeout: float) -> None:
+    client = aws.client("imagebuilder", outcome.resourceArn.split(":")[3])
+    execution_id = str(outcome.lifecycleExecutionId)
+    deadline = time.monotonic() + timeout
+    status = ""
+    while True:
+        try:
+            with aws_errors(f"GetLifecycleExecution {execution_id}"):
                 execution = client.get_lifecycle_execution(lifecycleExecutionId=execution_id)["lifecycleExecution"]
-                status = execution.get("state", {}).get("status", "")
-                if status in ENDED or time.monotonic() > deadline:
-                    break
-                time.sleep(poll)
-        outcome.execution = status if status in ENDED else f"{status} (still running after {timeout:.0f} s)"
-        with aws_errors(f"ListLifecycleExecutionResources {execution_id}"):
-            outcome.results = list(_resources(client, execution_id))
+            status = execution.get("state", {}).get("status", "")
+        except PolicyEngineError:
+            if time.monotonic() > deadline:
+                raise
+            status = ""  # throttled or a passing fault: ask again after the pause
+        if status in ENDED or time.monotonic() > deadline:
+            break
+        time.sleep(poll)
+    outcome.execution = status if status in ENDED else f"{status} (still running after {timeout:.0f} s)"
+    with aws_errors(f"ListLifecycleExecutionResources {execution_id}"):
+        outcome.results = list(_resources(client, execution_id))
 
 
 def _resources(client: Any, execution_id: str) -> Iterable[dict[str, Any]]:

@@ -42,8 +42,9 @@ def plan_digest(document: dict[str, Any]) -> str:
     """The digest of what a saved plan says will be done: its time and its requests."""
     import json
 
-    body = json.dumps({"now": document.get("now"), "requests": [r.get("request") for r in document["requests"]]},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # fmt: skip
+    requests = [{k: r.get(k) for k in ("rule", "request", "errors")} for r in document["requests"]]
+    body = json.dumps({"now": document.get("now"), "requests": requests}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, default=str)  # fmt: skip
     return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
 
 

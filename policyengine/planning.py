@@ -60,7 +60,7 @@ def load_plan(path: str) -> dict[str, Any]:
         document = json.loads(source.text)
     except ValueError as exc:
         raise PolicyEngineError(f"{path} is not a saved plan: {exc}") from exc
-    if not isinstance(document, dict) or "sources" not in document or "requests" not in document:
+    if not _well_formed(document):
         raise PolicyEngineError(f"{path} is not a saved plan (make one with `policyengine plan --out {path}`)")
     if document.get("version") != PLAN_VERSION:
         raise PolicyEngineError(f"{path} is a plan of version {document.get('version')!r}; this policyengine reads "
@@ -78,4 +78,22 @@ def load_plan(path: str) -> dict[str, Any]:
     if changed:
         raise PolicyEngineError(f"the rule sources changed since the plan {path} was made: {', '.join(changed)};"
                                 " make the plan again")  # fmt: skip
-    return document
+    checked: dict[str, Any] = document
+    return checked
+
+
+def _well_formed(document: Any) -> bool:
+    """The shape `apply` relies on: sources by path, and requests each with a rule and a request."""
+    if not isinstance(document, dict):
+        return False
+    sources, requests = document.get("sources"), document.get("requests")
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        return False
+    if not isinstance(requests, list) or not isinstance(document.get("files", []), list):
+        return False
+    return all(
+        isinstance(r, dict) and isinstance(r.get("rule"), str) and isinstance(r.get("request"), dict)
+        and isinstance(r["request"].get("resourceArn"), str) and isinstance(r["request"].get("clientToken"), str)
+        and isinstance(r["request"].get("state"), dict)
+        for r in requests
+    )  # fmt: skip

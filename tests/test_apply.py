@@ -234,3 +234,34 @@ def test_a_plan_edited_by_hand_is_refused(
     assert result.code == 1 and "was changed after it was made" in result.err and endpoint.accepted == []
     plan_file.write_text("{not json")
     assert "is not a saved plan" in apply(run, endpoint, tmp_path / "j.jsonl", "--auto-approve", str(plan_file)).err
+
+
+def test_the_journal_skips_only_the_same_request_sent_to_the_same_place(
+    run: Callable[..., Run], endpoint: ImageBuilderEndpoint, tmp_path: Path
+) -> None:
+    journal = tmp_path / "j.jsonl"
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-al2023/1.0.0/{}"
+    rules = tmp_path / "t.policy"
+    rules.write_text(f'rule "a" {{ target "{arn.format(1)}" status deprecated token "kept-token" }}\n')
+    assert apply(run, endpoint, journal, "--auto-approve", str(rules)).code == 0
+    rules.write_text(f'rule "a" {{ target "{arn.format(2)}" status deprecated token "kept-token" }}\n')
+    result = apply(run, endpoint, journal, "--auto-approve", "--format", "json", str(rules))
+    assert result.code == 1 and outcomes(result)[0]["outcome"] == "failed"  # sent, and refused as a mismatch
+    with ImageBuilderEndpoint(INVENTORY) as other:
+        again = apply(run, other, journal, "--auto-approve", "--format", "json", str(rules))
+        assert again.code == 0 and outcomes(again)[0]["outcome"] == "accepted" and len(other.accepted) == 1
+
+
+def test_a_journal_cut_inside_a_character_or_busy_is_handled(
+    run: Callable[..., Run], endpoint: ImageBuilderEndpoint, tmp_path: Path
+) -> None:
+    journal = tmp_path / "j.jsonl"
+    journal.write_bytes('{"event": "start", "rule": "é'.encode()[:-1])
+    assert apply(run, endpoint, journal, "--auto-approve", "--allow-delete", RULES).code == 0
+    import fcntl
+
+    with open(journal) as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        busy = apply(run, endpoint, journal, "--auto-approve", "--allow-delete", RULES)
+    assert busy.code == 1 and "another `apply` is using the journal" in busy.err
+    assert "not a regular file" in apply(run, endpoint, Path("/dev/null"), "--auto-approve", RULES).err

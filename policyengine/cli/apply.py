@@ -80,13 +80,14 @@ def apply_command(
     if not document["requests"]:
         click.echo("policyengine: nothing to apply", err=True)
         raise click.exceptions.Exit(EXIT_OK)
+    journal = Journal(journal_path or DEFAULT_JOURNAL)
+    journal.open()  # before anything is announced or sent: an unusable journal stops the run here
     _confirm(auto_approve, len(document["requests"]))
     from ..notify import notify_plan
 
     for failure in notify_plan(host, rules.values(), document):
         click.echo(f"policyengine: warning: {failure}", err=True)
     items = [Item(r["rule"], r["request"], rules.get(r["rule"])) for r in document["requests"]]
-    journal = Journal(journal_path or DEFAULT_JOURNAL)
     progress = _Progress(len(items)) if sys.stderr.isatty() and fmt == "text" else None
     dispatcher = Dispatcher(aws, journal, host, concurrency=concurrency, rate=rate, burst=max(1, concurrency),
                             allow_delete=allow_delete, on_outcome=progress.step if progress else None)  # fmt: skip
