@@ -85,8 +85,3 @@ CODES: dict[str, str] = {
     "W005": "client token longer than older service versions accept",
     "W499": "warning reported by a plugin",
 }
-
-
-def title(code: str) -> str:
-    """The one-line title of a code."""
-    return CODES[code]

@@ -16,7 +16,7 @@ from typing import Any
 
 from .constants import CLIENT_TOKEN_MAX
 from .constraints import check_rule
-from .errors import Diagnostic, Note, Span, error, warning
+from .errors import Diagnostic, Note, Span, error, unique, warning
 from .model import Rule, Target
 from .scope import format_time
 from .servicemodel import Violation, validate
@@ -141,7 +141,7 @@ def compile_rules(
                         Note(first[1], f"targeted by `{first[0]}` here"),
                     )
                 )
-    out.diagnostics = _dedupe(out.diagnostics)
+    out.diagnostics = unique(out.diagnostics)
     return out
 
 
@@ -223,13 +223,3 @@ def _diagnostic(compiled: CompiledRequest, v: Violation) -> Diagnostic:
         span or compiled.provenance[("resourceArn",)], v.code,
         f"{what} ({field_name}): {v.message}", _SHAPE_HINTS.get(v.shape),
     )  # fmt: skip
-
-
-def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    seen: set[Diagnostic] = set()
-    out = []
-    for d in diagnostics:
-        if d not in seen:
-            seen.add(d)
-            out.append(d)
-    return out

@@ -95,12 +95,13 @@ def warning(span: Span, code: str, message: str, hint: str | None = None, *notes
     return Diagnostic(span, Severity.WARNING, code, message, hint, tuple(notes))
 
 
+def unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics without repeats, in their order (one problem reached by two paths is one)."""
+    return list(dict.fromkeys(diagnostics))
+
+
 class PolicyEngineError(Exception):
     """Base class of every error the project raises on purpose; the CLI prints it plainly."""
-
-
-class UsageError(PolicyEngineError):
-    """The command line itself is wrong (an option value, a path argument)."""
 
 
 class Refuse(Exception):

@@ -26,7 +26,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .constants import ENV_CACHE_DIR, MAX_SYNTAX_ERRORS_PER_FILE
-from .errors import Diagnostic, Span, error
+from .errors import Diagnostic, Span, error, unique
 from .keywords import ITEM_KEYWORDS, STATEMENT_KEYWORDS
 from .suggest import did_you_mean, one_of
 from .syntax import (
@@ -443,7 +443,7 @@ class _Recovery:
                 )
             )
         self._mark_broken()
-        return ParsedFile(self.path, self.items, self.comments, _dedupe(self.diagnostics))
+        return ParsedFile(self.path, self.items, self.comments, unique(self.diagnostics))
 
     # ---- restarting at the next top-level item
 
@@ -617,17 +617,6 @@ class _Recovery:
                 s = item.span
                 if any((s.line, s.column) < e <= (s.end_line, s.end_column) for e in errors):
                     item.broken = True
-
-
-def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    seen: set[tuple[object, ...]] = set()
-    out = []
-    for d in diagnostics:
-        key = (d.span, d.code, d.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
-    return out
 
 
 _SCAN = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"|#[^\n]*|(?<!\btag )\b(?:import|let|defaults|rule)\b(?!\s*[:=])')

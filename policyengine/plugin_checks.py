@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from .errors import Diagnostic, Problem, Severity, Span, error
+from .errors import Diagnostic, Problem, Severity, Span, error, unique
 from .model import Call, Rule, Target
 from .plugins import PluginError, PluginHost, Registered, shielded
 from .suggest import did_you_mean, one_of
@@ -24,7 +24,7 @@ def check_calls(rules: Iterable[Rule], host: PluginHost) -> list[Diagnostic]:
             out.extend(_check_call(call, host.selectors, "selector", "E210"))
         for call in rule.notify:
             out.extend(_check_call(call, host.notifiers, "notifier", "E211"))
-    return _dedupe(out)
+    return unique(out)
 
 
 def _check_call(call: Call, registry: dict[str, Registered], kind: str, code: str) -> list[Diagnostic]:
@@ -141,7 +141,3 @@ def _plugin_problem(plugin: str, span: Span, problem: object) -> Diagnostic:
             " and W123 (PROD001)",
         )
     return Diagnostic(span, severity, code, problem.message, problem.hint, (), plugin)
-
-
-def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    return list(dict.fromkeys(diagnostics))

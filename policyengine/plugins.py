@@ -125,10 +125,6 @@ class PluginHost:
             result = caller(**kwargs)
         return result[0] if isinstance(result, list) and result else None
 
-    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call ``hook`` once per implementing plugin: each plugin's name and result."""
-        return [(name, self.call_one(hook, name, **kwargs)) for name in self.implementers(hook)]
-
 
 def _switched_on(value: str | None) -> bool:
     return (value or "").strip().lower() not in ("", "0", "false", "no", "off")
