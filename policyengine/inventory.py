@@ -13,15 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Diagnostic, PolicyEngineError, Span, error
-from .servicemodel import arn_pattern, service_model
-
-
-def _enum(shape: str) -> list[str]:
-    return list(service_model()["shapes"][shape]["enum"])
+from .servicemodel import arn_pattern, enum
 
 
 def _image_status(value: str) -> str:
-    allowed = _enum("ImageStatus")
+    allowed = enum("ImageStatus")
     if value not in allowed:
         raise ValueError(f"must be one of {', '.join(allowed)} (Image Builder's image statuses)")
     return value

@@ -78,6 +78,11 @@ def region_pattern_match(region: str) -> str | None:
     return None
 
 
+def enum(shape: str) -> list[str]:
+    """The values a string shape of the model allows (such as ImageStatus)."""
+    return list(service_model()["shapes"][shape]["enum"])
+
+
 def input_shape(operation: str = OPERATION) -> str:
     """The name of an operation's input shape."""
     return str(service_model()["operations"][operation]["input"]["shape"])

@@ -497,3 +497,8 @@ def test_an_argument_model_that_raises_names_the_plugin(
     )
     result = run("check", "--plugin", str(path), str(rules(SELECT.format(call="m()"))))
     assert result.code == 1 and f"plugin `{path}`" in result.err and "KeyError" in result.err
+
+
+def test_a_misspelt_image_status_is_an_argument_error(run: Callable[..., Run], rules: Callable[..., Path]) -> None:
+    result = run("check", str(rules(SELECT.format(call='images(name: "app", status: "AVALABLE")'))))
+    assert result.code == 1 and "E317" in result.out and '"AVALABLE" is not an image status' in result.out

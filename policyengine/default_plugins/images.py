@@ -31,6 +31,17 @@ class ImagesArgs(BaseModel):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: list[str] | None) -> list[str] | None:
+        from ..servicemodel import enum
+
+        allowed = enum("ImageStatus")
+        for item in value or ():
+            if item.upper() not in allowed:
+                raise ValueError(f'"{item}" is not an image status ({", ".join(allowed)})')
+        return value
+
     @field_validator("tag")
     @classmethod
     def _key_value(cls, value: list[str] | None) -> list[str] | None:
