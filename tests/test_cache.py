@@ -44,7 +44,7 @@ def test_a_repeated_check_is_answered_from_the_cache(
     assert first.code == 0 and len(entries(tree)) == 1
     import policyengine.engine
 
-    monkeypatch.setattr(policyengine.engine, "check_paths", lambda *a: pytest.fail("the cache was not used"))
+    monkeypatch.setattr(policyengine.engine, "_finish", lambda *a: pytest.fail("the cache was not used"))
     second = run("check", "--format", "json", "rules")
     assert second.out == first.out and second.code == 0
 

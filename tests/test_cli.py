@@ -171,7 +171,7 @@ def test_internal_errors_say_so(
     def boom(*args: object) -> None:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(policyengine.engine, "check_paths", boom)
+    monkeypatch.setattr(policyengine.engine, "_finish", boom)  # every front-end path goes through it
     result = run("check", str(write("good.policy", GOOD)))
     assert result.code == 3
     assert "internal error: RuntimeError: kaboom" in result.err

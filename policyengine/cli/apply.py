@@ -124,7 +124,7 @@ def _plan(
         # plugins' guards still judge every request just before it is sent.
         print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
         return document, {rule.name: rule for rule in result.rules}
-    planned = make_plan(paths, host, (now or datetime.now(UTC)).astimezone(UTC), inventory, aws)
+    planned = make_plan(paths, host, now or datetime.now(UTC), inventory, aws)
     result, plan = planned.result, planned.plan
     print_diagnostics(result.diagnostics + (plan.diagnostics if plan else []), result.workspace.texts, "text",
                       err=True)  # fmt: skip

@@ -46,23 +46,20 @@ def check(
 def _answer(paths: tuple[str, ...], plugin: tuple[str, ...], trace_hooks: bool, use_cache: bool) -> CheckAnswer:
     """The check's answer: from the cache when every input is unchanged, else computed (and saved)."""
     from .. import cache
-    from ..sources import discover
+    from ..engine import Options, check_paths, check_sources
+    from ..sources import Source, discover, read
 
     files, problems = discover(paths)
-    contents: dict[str, bytes] = {}
-    if use_cache and not problems:
-        try:
-            contents = {path: open(path, "rb").read() for path in files}  # noqa: SIM115
-        except OSError:
-            use_cache = False
-    entry = cache.key(contents, plugin) if use_cache and not problems else None
+    read_once = [read(path, path) for path in files] if use_cache and not problems else []
+    sources = [s for s in read_once if isinstance(s, Source)]
+    usable = use_cache and not problems and len(sources) == len(read_once)  # else no cache: check reports why
+    entry = cache.key({s.path: s.text.encode() for s in sources}, plugin) if usable else None
     if entry is not None:
         hit = cache.load(entry)
         if hit is not None:
             return hit
-    from ..engine import Options, check_paths
-
-    result = check_paths(paths, Options(plugins=load_host(plugin, trace_hooks)))
+    options = Options(plugins=load_host(plugin, trace_hooks))
+    result = check_sources(sources, options) if usable else check_paths(paths, options)  # nothing read twice
     shown = {d.span.file for d in result.diagnostics} | {n.span.file for d in result.diagnostics for n in d.notes}
     answer = cache.CheckAnswer(
         diagnostics=result.diagnostics,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -72,7 +72,7 @@ class TimestampParam(click.ParamType):  # type: ignore[type-arg]  # generic in n
         parsed, problem = parse_timestamp(str(value))
         if parsed is None:
             self.fail(f"{value!r}: {problem} (write 2027-01-01T00:00:00Z)", param, ctx)
-        return parsed
+        return parsed.astimezone(UTC)
 
 
 def style_for(stream: IO[str]) -> Style:

@@ -61,7 +61,7 @@ def plan_command(
     from ..reformat import write_atomically
 
     host = load_host(plugin, trace_hooks)
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = now or datetime.now(UTC)
     aws = None if inventory else live_aws(region, profile, endpoint_url)
     planned = make_plan(paths, host, moment, inventory, aws)
     result, plan = planned.result, planned.plan
