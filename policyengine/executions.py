@@ -55,12 +55,12 @@ def _resources(client: Any, execution_id: str) -> Iterable[dict[str, Any]]:
     for top in _pages(client, execution_id, None):
         yield _entry(top)
         for child in _pages(client, execution_id, top.get("resourceId")):
-            yield _entry(child)
+            entry = _entry(child)
+            yield entry
             for snapshot in child.get("snapshots", []):
                 state = snapshot.get("state", {})
-                yield {"resourceId": snapshot.get("snapshotId"), "region": child.get("region"),
-                       "accountId": child.get("accountId"), "action": _entry(child)["action"],
-                       "status": state.get("status"), "reason": state.get("reason")}  # fmt: skip
+                yield {**entry, "resourceId": snapshot.get("snapshotId"), "status": state.get("status"),
+                       "reason": state.get("reason")}  # fmt: skip
 
 
 def _entry(resource: dict[str, Any]) -> dict[str, Any]:
