@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: demo test lint fmt-check bench clean
+.PHONY: demo test fuzz lint fmt-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: $(STAMP_TEST)
 	$(BIN)/ruff check policyengine tests bench plugins
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# The fuzz and fault suites with a larger budget (they also run, bounded, in `make test`).
+fuzz: $(STAMP_TEST)
+	HYPOTHESIS_PROFILE=fuzz POLICYENGINE_FAULT_ROUNDS=10 $(BIN)/python -m pytest -m "fuzz or faults"
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/check_bench.py --write

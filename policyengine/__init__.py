@@ -56,16 +56,19 @@ class RuleErrors(PolicyEngineError):
         super().__init__(f"{len(errors)} error(s) in the rules{where}")
 
 
-def load(paths: Iterable[str], plugins: bool = True) -> Result:
+def load(paths: Iterable[str], plugins: bool = True, import_root: str | None = None) -> Result:
     """Check the rule files and directories ``paths`` name: the result holds rules, requests, diagnostics.
 
     With ``plugins`` (the default) the installed plugins are loaded as the command line does,
     so unknown selectors and plugins' `check_rule` problems are reported; without, only the
-    language itself is checked.
+    language itself is checked. Imports read files below ``import_root`` only (default: the
+    git repository of each path, else the path's directory).
     """
     from .engine import check_paths
 
-    return check_paths(paths, _options(plugins))
+    options = _options(plugins)
+    options.import_root = import_root
+    return check_paths(paths, options)
 
 
 def loads(text: str, name: str = "<string>.policy", plugins: bool = True) -> Result:

@@ -50,9 +50,15 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def key(files: Mapping[str, bytes], plugins: Iterable[str], environ: Mapping[str, str] | None = None) -> str:
-    """The cache key of a run: its files' bytes, the engine, botocore and the plugins."""
+def key(
+    files: Mapping[str, bytes],
+    plugins: Iterable[str],
+    environ: Mapping[str, str] | None = None,
+    roots: Iterable[str] = (),
+) -> str:
+    """The cache key of a run: its files' bytes, the engine, botocore, the plugins and the import roots."""
     h = hashlib.sha256(f"{FORMAT}\0{__version__}\0{_engine()}\0{_botocore()}".encode())
+    h.update("\0".join(roots).encode())
     h.update(_plugins(list(plugins), os.environ if environ is None else environ).encode())
     for path in sorted(files):
         h.update(f"\0{path}\0{digest(files[path])}".encode())

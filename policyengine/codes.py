@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "E209": "let bindings refer to each other in a cycle",
     "E210": "unknown selector",
     "E211": "unknown notifier",
+    "E212": "import outside the repository of the run",
     # Types and service-model constraints.
     "E301": "value of the wrong type",
     "E302": "unknown status",

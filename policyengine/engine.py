@@ -29,6 +29,7 @@ class Options:
     images: Sequence[Image] | None = None  # with plugins: resolve selectors against these images
     now: datetime | None = None  # the evaluation time (default: the current time)
     aws: Any = None  # AWS access for selectors that list live
+    import_root: str | None = None  # imports read below this directory (default: each path's repository)
 
 
 @dataclass
@@ -71,13 +72,14 @@ def _collector_paused() -> Iterator[None]:
 def check_paths(paths: Iterable[str], options: Options | None = None) -> Result:
     """Parse, resolve, compile and validate the rule files that ``paths`` name."""
     with _collector_paused():
-        return _finish(load(paths), options or Options())
+        options = options or Options()
+        return _finish(load(paths, options.import_root), options)
 
 
-def check_sources(sources: Iterable[Source], options: Options | None = None) -> Result:
-    """The same for texts in memory."""
+def check_sources(sources: Iterable[Source], options: Options | None = None, roots: list[str] | None = None) -> Result:
+    """The same for texts in memory; imports read below ``roots`` (default: the sources' repositories)."""
     with _collector_paused():
-        return _finish(load_sources(sources), options or Options())
+        return _finish(load_sources(sources, roots), options or Options())
 
 
 def _finish(ws: Workspace, options: Options) -> Result:

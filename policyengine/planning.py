@@ -28,7 +28,14 @@ class Planned:
     plan: Plan | None
 
 
-def make_plan(paths: Sequence[str], host: PluginHost, now: datetime, inventory: str | None, aws: Any = None) -> Planned:
+def make_plan(
+    paths: Sequence[str],
+    host: PluginHost,
+    now: datetime,
+    inventory: str | None,
+    aws: Any = None,
+    import_root: str | None = None,
+) -> Planned:
     """Check the rules and simulate their requests against ``inventory`` or AWS read live (``aws``)."""
     if inventory:
         images: Inventory | None = load_inventory(inventory)
@@ -38,7 +45,7 @@ def make_plan(paths: Sequence[str], host: PluginHost, now: datetime, inventory: 
         from .selection import Deferred
 
         images, choices = None, Deferred(lambda: list_images(aws))
-    result = check_paths(paths, Options(plugins=host, images=choices, now=now, aws=aws))
+    result = check_paths(paths, Options(plugins=host, images=choices, now=now, aws=aws, import_root=import_root))
     if not result.ok:
         return Planned(result, None)
     if images is None:

@@ -91,6 +91,14 @@ def format_paths(paths: Iterable[str], write: bool) -> Outcome:
 
 def write_atomically(path: str, text: str) -> None:
     """Replace a file's contents in one step: a crash leaves the old or the new file, never half."""
+    try:
+        _replace(path, text)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise PolicyEngineError(f"cannot write `{path}`: {reason}; the file was left as it was") from None
+
+
+def _replace(path: str, text: str) -> None:
     directory = os.path.dirname(path) or "."
     mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=".policyengine-", suffix=".tmp", dir=directory)

@@ -22,6 +22,7 @@ class Workspace:
     """
 
     run_files: list[str] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)  # real paths imports may read below
     files: dict[str, ParsedFile] = field(default_factory=dict)
     imports: dict[tuple[str, int], str | None] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -40,17 +41,59 @@ def import_target(importer: str, path: str) -> str:
     return display_path(os.path.join(os.path.dirname(importer), path))
 
 
-def load(paths: Iterable[str]) -> Workspace:
+def import_roots(paths: Iterable[str], import_root: str | None = None) -> list[str]:
+    """The directories imports may read below: ``import_root``, else each path's repository.
+
+    A path's repository is the top of the git work tree that holds it (the nearest directory
+    above with a ``.git``), else the directory named (a file's own directory). Real paths, so a
+    symbolic link cannot lead an import outside.
+    """
+    if import_root is not None:
+        return [os.path.realpath(import_root)]
+    roots: list[str] = []
+    for path in paths:
+        start = os.path.realpath(path)
+        if not os.path.isdir(start):
+            start = os.path.dirname(start)
+        root = _work_tree(start) or start
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _work_tree(directory: str) -> str | None:
+    current = directory
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def inside(path: str, roots: Iterable[str]) -> bool:
+    """True when ``path`` (resolved through symbolic links) lies below one of ``roots``."""
+    real = os.path.realpath(path)
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def load(paths: Iterable[str], import_root: str | None = None) -> Workspace:
     """Discover, read and parse the files that ``paths`` name, and what they import."""
+    paths = list(paths)
     sources, diagnostics = read_paths(paths)
-    ws = load_sources(sources)
+    ws = load_sources(sources, import_roots(paths, import_root))
     ws.diagnostics[:0] = diagnostics
     return ws
 
 
-def load_sources(sources: Iterable[Source]) -> Workspace:
-    """A workspace from texts in memory (imports are read from disk relative to them)."""
-    ws = Workspace()
+def load_sources(sources: Iterable[Source], roots: list[str] | None = None) -> Workspace:
+    """A workspace from texts in memory (imports are read from disk relative to them).
+
+    Imports may read only below ``roots`` (default: the repositories of the sources' files).
+    """
+    sources = list(sources)
+    ws = Workspace(roots=roots if roots is not None else import_roots(s.path for s in sources))
     for source in sources:
         ws.run_files.append(source.path)
         ws.texts[source.path] = source.text
@@ -68,6 +111,10 @@ def _follow_imports(ws: Workspace) -> None:
             if not isinstance(item, Import):
                 continue
             target = import_target(path, item.path.value)
+            if target not in ws.files and not inside(target, ws.roots):
+                ws.imports[(path, index)] = None
+                ws.diagnostics.append(_outside(item, target, ws.roots))
+                continue
             if target not in ws.files and target not in failed:
                 source = read(target, target)
                 if isinstance(source, Diagnostic):
@@ -90,3 +137,20 @@ def _follow_imports(ws: Workspace) -> None:
                         f"the path is relative to this file's directory, so it names `{target}`",
                     )
                 )
+
+
+def _shown(directory: str) -> str:
+    """A directory as the user would write it: relative when it holds or lies below the current one."""
+    here = os.path.realpath(os.getcwd())
+    related = inside(here, [directory]) or inside(directory, [here])
+    return display_path(os.path.relpath(directory, here)) if related else display_path(directory)
+
+
+def _outside(item: Import, target: str, roots: list[str]) -> Diagnostic:
+    where = " or ".join(f"`{_shown(root)}`" for root in roots)
+    return error(
+        item.path.span,
+        "E212",
+        f"cannot import `{item.path.value}`: `{target}` is outside the repository of this run ({where})",
+        "move the file into the repository, or allow a wider tree with `--import-root DIR`",
+    )

@@ -8,10 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from policyengine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis budgets: `default` keeps `make test` bounded; `make fuzz` selects `fuzz`.
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+FAULT_ROUNDS = int(os.environ.get("POLICYENGINE_FAULT_ROUNDS", "1"))  # repetitions of each fault scenario
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -11,7 +11,7 @@ from ..constants import EXIT_FAIL, EXIT_OK
 
 if TYPE_CHECKING:
     from ..cache import CheckAnswer
-from .common import load_host, paths_argument, plugin_options, print_diagnostics, style_for
+from .common import import_root_option, load_host, paths_argument, plugin_options, print_diagnostics, style_for
 
 
 @click.command()
@@ -22,9 +22,16 @@ from .common import load_host, paths_argument, plugin_options, print_diagnostics
 )  # fmt: skip
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--no-cache", is_flag=True, help="Check from scratch, without reading or writing the cache.")
+@import_root_option
 @plugin_options
 def check(
-    paths: tuple[str, ...], fmt: str, strict: bool, no_cache: bool, plugin: tuple[str, ...], trace_hooks: bool
+    paths: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    no_cache: bool,
+    import_root: str | None,
+    plugin: tuple[str, ...],
+    trace_hooks: bool,
 ) -> None:
     """Check rule files and directories: every problem, with where and how to fix it.
 
@@ -33,7 +40,7 @@ def check(
     """
     from ..formats.text import summary
 
-    answer = _answer(paths, plugin, trace_hooks, use_cache=not no_cache and not trace_hooks)
+    answer = _answer(paths, plugin, trace_hooks, import_root, use_cache=not no_cache and not trace_hooks)
     print_diagnostics(answer.diagnostics, answer.texts, fmt)
     errors = sum(1 for d in answer.diagnostics if d.is_error)
     warnings = len(answer.diagnostics) - errors
@@ -43,23 +50,27 @@ def check(
     raise click.exceptions.Exit(EXIT_FAIL if failed else EXIT_OK)
 
 
-def _answer(paths: tuple[str, ...], plugin: tuple[str, ...], trace_hooks: bool, use_cache: bool) -> CheckAnswer:
+def _answer(
+    paths: tuple[str, ...], plugin: tuple[str, ...], trace_hooks: bool, import_root: str | None, use_cache: bool
+) -> CheckAnswer:
     """The check's answer: from the cache when every input is unchanged, else computed (and saved)."""
     from .. import cache
     from ..engine import Options, check_paths, check_sources
     from ..sources import Source, discover, read
+    from ..workspace import import_roots
 
     files, problems = discover(paths)
     read_once = [read(path, path) for path in files] if use_cache and not problems else []
     sources = [s for s in read_once if isinstance(s, Source)]
     usable = use_cache and not problems and len(sources) == len(read_once)  # else no cache: check reports why
-    entry = cache.key({s.path: s.text.encode() for s in sources}, plugin) if usable else None
+    roots = import_roots(paths, import_root)
+    entry = cache.key({s.path: s.text.encode() for s in sources}, plugin, roots=roots) if usable else None
     if entry is not None:
         hit = cache.load(entry)
         if hit is not None:
             return hit
-    options = Options(plugins=load_host(plugin, trace_hooks))
-    result = check_sources(sources, options) if usable else check_paths(paths, options)  # nothing read twice
+    options = Options(plugins=load_host(plugin, trace_hooks), import_root=import_root)
+    result = check_sources(sources, options, roots) if usable else check_paths(paths, options)  # nothing read twice
     shown = {d.span.file for d in result.diagnostics} | {n.span.file for d in result.diagnostics for n in d.notes}
     answer = cache.CheckAnswer(
         diagnostics=result.diagnostics,

@@ -10,6 +10,7 @@ import click
 from ..constants import EXIT_FAIL, EXIT_OK
 from .common import (
     TimestampParam,
+    import_root_option,
     load_host,
     paths_argument,
     plugin_options,
@@ -22,12 +23,14 @@ from .common import (
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True, help="Output form.")
 @click.option("--inventory", type=click.Path(dir_okay=False), help="Resolve selectors against this inventory file.")
 @click.option("--now", type=TimestampParam(), help="The evaluation time for selectors (default: now).")
+@import_root_option
 @plugin_options
 def compile_command(
     paths: tuple[str, ...],
     fmt: str,
     inventory: str | None,
     now: datetime | None,
+    import_root: str | None,
     plugin: tuple[str, ...],
     trace_hooks: bool,
 ) -> None:
@@ -42,7 +45,7 @@ def compile_command(
 
     host = load_host(plugin, trace_hooks)
     images = load_inventory(inventory).images if inventory else None
-    result = check_paths(paths, Options(plugins=host, images=images, now=now))
+    result = check_paths(paths, Options(plugins=host, images=images, now=now, import_root=import_root))
     print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
     if not result.ok:
         raise click.exceptions.Exit(EXIT_FAIL)

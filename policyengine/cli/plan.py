@@ -12,6 +12,7 @@ from ..constants import EXIT_FAIL, EXIT_OK
 from .common import (
     TimestampParam,
     aws_options,
+    import_root_option,
     live_aws,
     load_host,
     paths_argument,
@@ -35,6 +36,7 @@ EXIT_CHANGES = 2
 @click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan (JSON) to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on errors.")
 @aws_options
+@import_root_option
 @plugin_options
 def plan_command(
     paths: tuple[str, ...],
@@ -46,6 +48,7 @@ def plan_command(
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
+    import_root: str | None,
     plugin: tuple[str, ...],
     trace_hooks: bool,
 ) -> None:
@@ -63,7 +66,7 @@ def plan_command(
     host = load_host(plugin, trace_hooks)
     moment = now or datetime.now(UTC)
     aws = None if inventory else live_aws(region, profile, endpoint_url)
-    planned = make_plan(paths, host, moment, inventory, aws)
+    planned = make_plan(paths, host, moment, inventory, aws, import_root)
     result, plan = planned.result, planned.plan
     if plan is None:
         print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
