@@ -39,12 +39,11 @@ class Plan:
 
 
 def plan_digest(document: dict[str, Any]) -> str:
-    """The digest of what a saved plan says will be done: its time and its requests."""
+    """The digest of a saved plan: everything it says (requests, resources, reasons, files), but the digest."""
     import json
 
-    requests = [{k: r.get(k) for k in ("rule", "request", "errors")} for r in document["requests"]]
-    body = json.dumps({"now": document.get("now"), "requests": requests}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, default=str)  # fmt: skip
+    said = {key: value for key, value in document.items() if key != "plan_digest"}
+    body = json.dumps(said, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
 
 

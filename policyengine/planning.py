@@ -67,13 +67,14 @@ def load_plan(path: str) -> dict[str, Any]:
         document = json.loads(source.text)
     except ValueError as exc:
         raise PolicyEngineError(f"{path} is not a saved plan: {exc}") from exc
-    if not _well_formed(document):
-        raise PolicyEngineError(f"{path} is not a saved plan (make one with `policyengine plan --out {path}`)")
-    if document.get("version") != PLAN_VERSION:
-        raise PolicyEngineError(f"{path} is a plan of version {document.get('version')!r}; this policyengine reads "
+    if isinstance(document, dict) and "version" in document and document["version"] != PLAN_VERSION:
+        raise PolicyEngineError(f"{path} is a plan of version {document['version']!r}; this policyengine reads "
                                 f"version {PLAN_VERSION}: make the plan again")  # fmt: skip
+    problem = shape_problem(document)
+    if problem:
+        raise PolicyEngineError(f"{path} is not a saved plan: {problem} (make one with `policyengine plan --out`)")
     if document.get("plan_digest") != plan_digest(document):
-        raise PolicyEngineError(f"{path} was changed after it was made (its requests no longer match its digest):"
+        raise PolicyEngineError(f"{path} was changed after it was made (its contents no longer match its digest):"
                                 " make the plan again instead of editing it")  # fmt: skip
     changed = []
     for file, digest in sorted(document["sources"].items()):
@@ -89,18 +90,40 @@ def load_plan(path: str) -> dict[str, Any]:
     return checked
 
 
-def _well_formed(document: Any) -> bool:
-    """The shape `apply` relies on: sources by path, and requests each with a rule and a request."""
+_MISSING = object()
+
+
+def shape_problem(document: Any) -> str | None:
+    """What breaks the shape `apply` relies on, at its JSON path; None when the shape is right."""
     if not isinstance(document, dict):
-        return False
-    sources, requests = document.get("sources"), document.get("requests")
-    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
-        return False
-    if not isinstance(requests, list) or not isinstance(document.get("files", []), list):
-        return False
-    return all(
-        isinstance(r, dict) and isinstance(r.get("rule"), str) and isinstance(r.get("request"), dict)
-        and isinstance(r["request"].get("resourceArn"), str) and isinstance(r["request"].get("clientToken"), str)
-        and isinstance(r["request"].get("state"), dict)
-        for r in requests
-    )  # fmt: skip
+        return f"$: expected an object, found {_kind(document)}"
+    expected: list[tuple[str, Any, type]] = [
+        ("$.version", document.get("version", _MISSING), int), ("$.sources", document.get("sources", _MISSING), dict),
+        ("$.requests", document.get("requests", _MISSING), list), ("$.files", document.get("files", []), list),
+        ("$.plan_digest", document.get("plan_digest", _MISSING), str),
+    ]  # fmt: skip
+    for key, value in document["sources"].items() if isinstance(document.get("sources"), dict) else ():
+        expected.append((f"$.sources[{json.dumps(key)}]", value, str))
+    for n, file in enumerate(document["files"] if isinstance(document.get("files"), list) else ()):
+        expected.append((f"$.files[{n}]", file, str))
+    for n, item in enumerate(document["requests"] if isinstance(document.get("requests"), list) else ()):
+        at = f"$.requests[{n}]"
+        expected.append((at, item, dict))
+        if isinstance(item, dict):
+            expected += [(f"{at}.rule", item.get("rule", _MISSING), str),
+                         (f"{at}.request", item.get("request", _MISSING), dict)]  # fmt: skip
+            request = item.get("request")
+            if isinstance(request, dict):
+                members = (("resourceArn", str), ("clientToken", str), ("state", dict))
+                expected += [(f"{at}.request.{name}", request.get(name, _MISSING), kind) for name, kind in members]
+    for where, value, kind in expected:
+        if not isinstance(value, kind) or isinstance(value, bool):
+            wanted = {int: "a number", dict: "an object", list: "a list", str: "a string"}[kind]
+            found = "nothing" if value is _MISSING else _kind(value)
+            return f"{where}: expected {wanted}, found {found}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
