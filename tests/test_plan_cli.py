@@ -76,6 +76,9 @@ def test_notifiers_receive_the_plan_event(run: Callable[..., Run], tmp_path: Pat
     assert event["kind"] == "plan" and event["rule"] == {"name": "told", "owner": "platform"}
     assert event["plan"]["summary"]["requests"] == 1
     assert "policyengine: plan: 1 request" in result.err
+    events.unlink()
+    quiet = plan(run, "--no-notify", str(rules))
+    assert quiet.code == 0 and not events.exists() and "policyengine: plan:" not in quiet.err
 
 
 def test_a_failing_notifier_is_reported_and_changes_nothing(run: Callable[..., Run], tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ EXIT_CHANGES = 2
               help="Output form; markdown is ready to post as a pull-request comment.")  # fmt: skip
 @click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan (JSON) to this file.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on errors.")
+@click.option("--no-notify", is_flag=True,
+              help="Tell no notifier (for planning rule changes not yet trusted, e.g. on pull requests).")  # fmt: skip
 @aws_options
 @import_root_option
 @plugin_options
@@ -45,6 +47,7 @@ def plan_command(
     fmt: str,
     out: str | None,
     detailed_exitcode: bool,
+    no_notify: bool,
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
@@ -86,7 +89,7 @@ def plan_command(
         click.echo(render_text(plan.document, style_for(sys.stdout)))
     if out:
         write_atomically(out, text + "\n")
-    for failure in notify_plan(host, result.rules, plan.document):
+    for failure in [] if no_notify else notify_plan(host, result.rules, plan.document):
         click.echo(f"policyengine: warning: {failure}", err=True)
     if plan.diagnostics:
         raise click.exceptions.Exit(EXIT_FAIL)
