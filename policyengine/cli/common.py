@@ -34,7 +34,7 @@ def plugin_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def import_root_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """`--import-root DIR`: the tree `import` may read from (default: each path's repository)."""
     return click.option(
-        "--import-root", type=click.Path(file_okay=False), metavar="DIR",
+        "--import-root", type=click.Path(exists=True, file_okay=False), metavar="DIR",
         help="Let `import` read files below DIR (default: the git repository of each path, else the path's directory).",
     )(command)  # fmt: skip
 
