@@ -38,13 +38,30 @@ class Plan:
         )
 
 
-def plan_digest(document: dict[str, Any]) -> str:
-    """The digest of a saved plan: everything it says (requests, resources, reasons, files), but the digest."""
+DIGEST_KEY = "plan_digest"
+
+
+def _body(document: dict[str, Any]) -> str:
     import json
 
-    said = {key: value for key, value in document.items() if key != "plan_digest"}
-    body = json.dumps(said, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    said = {key: value for key, value in document.items() if key != DIGEST_KEY}
+    return json.dumps(said, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def plan_digest(document: dict[str, Any]) -> str:
+    """The digest of a plan: everything it says (requests, resources, reasons, files), but the digest.
+
+    Computed over the compact JSON of the members in their order, so a saved plan read back
+    gives the same digest; reordering its members by hand counts as an edit.
+    """
+    return "sha256:" + hashlib.sha256(_body(document).encode()).hexdigest()
+
+
+def plan_text(document: dict[str, Any]) -> str:
+    """The plan as printed and saved: compact JSON ending with the digest of all before it (set in ``document``)."""
+    body = _body(document)  # serialised once: for a large plan this is the costly part
+    document[DIGEST_KEY] = digest = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    return f'{body[:-1]},"{DIGEST_KEY}":"{digest}"}}'
 
 
 def file_digest(text: str) -> str:

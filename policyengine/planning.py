@@ -54,7 +54,6 @@ def make_plan(
         images, _ = read_inventory(aws, [r.request["resourceArn"] for r in result.compiled.requests])
     plan = build_plan(result.compiled.requests, images, now, result.workspace.texts)
     plan.document["files"] = list(result.workspace.run_files)
-    plan.document["plan_digest"] = plan_digest(plan.document)
     return Planned(result, plan)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 
@@ -63,6 +62,7 @@ def plan_command(
     service would refuse); with --detailed-exitcode, 0 no changes, 2 changes, 1 errors.
     """
     from ..notify import notify_plan
+    from ..plan import plan_text
     from ..planning import make_plan
     from ..reformat import write_atomically
 
@@ -76,7 +76,7 @@ def plan_command(
         raise click.exceptions.Exit(EXIT_FAIL)
     print_diagnostics(result.diagnostics + plan.diagnostics, result.workspace.texts, "text", err=True)
     # Compact JSON: Python's indenting encoder is pure Python and triples the time of a large plan.
-    text = json.dumps(plan.document, ensure_ascii=False, separators=(",", ":"))
+    text = plan_text(plan.document)
     if fmt == "json":
         click.echo(text)
     elif fmt == "markdown":
