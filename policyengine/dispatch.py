@@ -8,11 +8,16 @@ What the service does that botocore does not handle: `CallRateLimitExceededExcep
 with jittered exponential backoff; a 500 or 503 may come after the service acted, so every
 retry carries the same token and the service answers with the original execution;
 `ResourceInUseException` means an execution is already running for that image (retry later,
-not at once); the other modelled errors are final.
+not at once); the other modelled errors are final. botocore takes an answer cut short of its
+`Content-Length`, or a body that is not JSON (a proxy's HTML page), for an empty success: such an
+answer is refused here (`check_answer`) and the request retried with the same token. What each
+HTTP attempt ran into is kept in the outcome (`faults`). When the journal cannot be written, no
+request is begun after it (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -40,6 +45,68 @@ ERRORS: dict[str, tuple[str, str]] = {
     "ClientException": ("final", "the service refused the request (a client error)"),
 }  # fmt: skip
 CONNECTION_ERRORS = ("EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError", "ConnectTimeoutError")
+OPERATION = "StartResourceStateUpdate"
+
+
+class UnreadableAnswer(Exception):
+    """An answer that cannot be read: cut short of its ``Content-Length``, or a body that is not JSON."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
+    """The ``before-parse`` hook of botocore: refuse an answer that was cut short or is not JSON.
+
+    botocore reads a body without holding it to its ``Content-Length``, and parses a body that is
+    not JSON as an empty answer; either would pass for an accepted request with nothing known.
+    """
+    body: bytes = response_dict.get("body") or b""
+    headers = response_dict.get("headers") or {}
+    status = response_dict.get("status_code")
+    declared = str(headers.get("content-length", "")).strip()
+    problem = None
+    if declared.isdigit() and int(declared) != len(body):
+        message = f"the answer (HTTP {status}) was cut short: {len(body)} of {declared} bytes came"
+        problem = UnreadableAnswer("IncompleteAnswer", message)
+    elif body.strip() and headers.get("content-encoding", "identity") == "identity":
+        try:
+            json.loads(body)
+        except ValueError:
+            kind = headers.get("content-type") or "no content type"
+            message = f"the answer (HTTP {status}, {kind}) is not JSON: {_excerpt(body)}"
+            problem = UnreadableAnswer("NotJsonAnswer", message)
+    if problem is not None:
+        _note(problem.code)
+        raise problem
+
+
+def _excerpt(body: bytes, width: int = 60) -> str:
+    text = " ".join(body.decode("utf-8", errors="replace").split())
+    return repr(text if len(text) <= width else text[:width] + "…")
+
+
+_ATTEMPT = threading.local()  # the current send's fault counts, in the thread that sends it
+
+
+def _note(fault: str) -> None:
+    faults: dict[str, int] | None = getattr(_ATTEMPT, "faults", None)
+    if faults is not None:
+        faults[fault] = faults.get(fault, 0) + 1
+
+
+def note_attempt(exception: Exception | None = None, parsed_response: dict[str, Any] | None = None,
+                 **_: Any) -> None:  # fmt: skip
+    """The ``response-received`` hook of botocore: note what an HTTP attempt that did not succeed ran into."""
+    if exception is not None:
+        _note(type(exception).__name__)
+        return
+    answer = parsed_response or {}
+    status = answer.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    if status >= 300:
+        code = answer.get("Error", {}).get("Code")
+        _note(f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}")
 
 
 @dataclass
@@ -70,6 +137,7 @@ class Outcome:
     attempts: int = 0
     execution: str | None = None  # how the lifecycle execution ended (--wait)
     results: list[dict[str, Any]] = field(default_factory=list)  # per-resource results (--wait)
+    faults: dict[str, int] = field(default_factory=dict)  # what the HTTP attempts ran into, botocore's retries too
 
     def to_json(self) -> dict[str, Any]:
         """The shape of one entry of `apply --format json`."""
@@ -77,6 +145,8 @@ class Outcome:
                                 "outcome": self.outcome, "attempts": self.attempts}  # fmt: skip
         if self.lifecycleExecutionId:
             data["lifecycleExecutionId"] = self.lifecycleExecutionId
+        if self.faults:
+            data["faults"] = dict(self.faults)
         if self.error_code or self.error_message:
             data["error"] = {"code": self.error_code, "message": self.error_message}
         if self.execution:
@@ -156,6 +226,7 @@ class Dispatcher:
         self.allow_delete = allow_delete
         self.on_outcome = on_outcome
         self.warnings: list[str] = []
+        self.unjournaled: list[Outcome] = []  # accepted, but the `end` record could not be written
         self._random = random.Random()
 
     def run(self, items: Iterable[Item]) -> list[Outcome]:
@@ -167,7 +238,11 @@ class Dispatcher:
             return list(pool.map(self._one, items))
 
     def _client(self, region: str) -> Any:
-        return self.aws.client("imagebuilder", region, self.policy.botocore_retries, self.policy.timeout)
+        client = self.aws.client("imagebuilder", region, self.policy.botocore_retries, self.policy.timeout)
+        events = client.meta.events  # registered once per client (unique ids)
+        events.register(f"before-parse.imagebuilder.{OPERATION}", check_answer, unique_id="policyengine-check")
+        events.register(f"response-received.imagebuilder.{OPERATION}", note_attempt, unique_id="policyengine-note")
+        return client
 
     def _one(self, item: Item) -> Outcome:
         outcome = self._decide(item)
@@ -203,7 +278,7 @@ class Dispatcher:
         try:
             self.journal.write("start", clientToken=item.token, fingerprint=mark, resourceArn=base.resourceArn,
                                rule=item.rule)  # fmt: skip
-        except PolicyEngineError as exc:  # not journaled: not sent
+        except PolicyEngineError as exc:  # not journaled: not sent (once a write failed, no `start` is written)
             base.outcome, base.error_code, base.error_message = "failed", "JournalUnwritable", f"not sent: {exc}"
             return base
         outcome = self._send(item, base)
@@ -212,8 +287,9 @@ class Dispatcher:
                                rule=item.rule, outcome=outcome.outcome,
                                lifecycleExecutionId=outcome.lifecycleExecutionId,
                                error={"code": outcome.error_code, "message": outcome.error_message})  # fmt: skip
-        except PolicyEngineError as exc:  # the outcome stands; a re-run resends it harmlessly (same token)
-            self.warnings.append(f"{exc} (the outcome of {item.token} is reported here but not journaled)")
+        except PolicyEngineError:  # the outcome stands, and the journal now refuses every `start`: nothing follows
+            if outcome.outcome == "accepted":  # a re-run sends it again with the same token: answered, not redone
+                self.unjournaled.append(outcome)
         return outcome
 
     def _guards(self, item: Item) -> str | None:
@@ -231,6 +307,13 @@ class Dispatcher:
 
     def _send(self, item: Item, outcome: Outcome) -> Outcome:
         client = self._client(item.request["resourceArn"].split(":")[3])
+        _ATTEMPT.faults = outcome.faults
+        try:
+            return self._attempts(client, item, outcome)
+        finally:
+            _ATTEMPT.faults = None
+
+    def _attempts(self, client: Any, item: Item, outcome: Outcome) -> Outcome:
         policy = self.policy
         attempt = throttles = 0
         while attempt < policy.max_attempts:
@@ -265,8 +348,11 @@ class Dispatcher:
 
     def _judge(self, exc: Exception) -> tuple[str, str, str]:
         """(retry kind, message, code) for an exception from a send."""
+        if isinstance(exc, UnreadableAnswer):  # the service may have acted: the same token makes a retry safe
+            return "retry", f"{exc}; retried with the same token", exc.code
         code = error_code(exc)
-        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        response = getattr(exc, "response", None)  # botocore's timeouts carry `response = None`
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
         if code in ERRORS:
             kind, meaning = ERRORS[code]
             return kind, f"{meaning}: {error_message(exc)}", str(code)

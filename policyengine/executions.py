@@ -17,19 +17,23 @@ from .errors import PolicyEngineError
 ENDED = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 
 
-def wait_for(aws: Aws, outcomes: Iterable[Outcome], poll: float = 2.0, timeout: float = 3600.0) -> None:
-    """Fill ``execution`` and ``results`` of every accepted outcome that started an execution."""
+def wait_for(aws: Aws, outcomes: Iterable[Outcome], poll: float = 2.0, timeout: float = 3600.0,
+             request_timeout: float = 60.0) -> None:  # fmt: skip
+    """Fill ``execution`` and ``results`` of every accepted outcome that started an execution.
+
+    ``timeout`` bounds the wait for each execution; ``request_timeout`` each call (connect and read).
+    """
     for outcome in outcomes:
         if outcome.outcome != "accepted" or not outcome.lifecycleExecutionId:
             continue
         try:
-            _follow(aws, outcome, poll, timeout)
+            _follow(aws, outcome, poll, timeout, request_timeout)
         except PolicyEngineError as exc:  # one execution that cannot be read does not hide the others
             outcome.execution = f"unknown: {exc}"
 
 
-def _follow(aws: Aws, outcome: Outcome, poll: float, timeout: float) -> None:
-    client = aws.client("imagebuilder", outcome.resourceArn.split(":")[3])
+def _follow(aws: Aws, outcome: Outcome, poll: float, timeout: float, request_timeout: float) -> None:
+    client = aws.client("imagebuilder", outcome.resourceArn.split(":")[3], timeout=request_timeout)
     execution_id = str(outcome.lifecycleExecutionId)
     deadline = time.monotonic() + timeout
     status = ""

@@ -36,6 +36,8 @@ SYMBOLS = {"accepted": ("+", "green"), "failed": ("x", "red"), "refused": ("!", 
               help="Requests per second at most; halved whenever the service throttles.")  # fmt: skip
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), default=None,
               help="The journal of outcomes (JSON lines; default .policyengine/journal.jsonl).")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(0.05, 3600), default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait to connect, and for each answer, before retrying (same token).")  # fmt: skip
 @click.option("--wait", is_flag=True, help="Follow each lifecycle execution to its end and report per resource.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @aws_options
@@ -49,6 +51,7 @@ def apply_command(
     concurrency: int,
     rate: float,
     journal_path: str | None,
+    timeout: float,
     wait: bool,
     fmt: str,
     region: str | None,
@@ -60,9 +63,9 @@ def apply_command(
     """Apply the rules (PATH...) or a saved plan (PLANFILE): every request sent once in effect.
 
     Exit status: 0 when every request was accepted (now or by an earlier run), 1 when any
-    failed or was refused, or nothing was sent.
+    failed or was refused, nothing was sent, or the journal could not be written.
     """
-    from ..dispatch import Dispatcher, Item
+    from ..dispatch import Dispatcher, Item, Policy
     from ..journal import DEFAULT_JOURNAL, Journal
 
     host = load_host(plugin, trace_hooks)
@@ -90,7 +93,8 @@ def apply_command(
     items = [Item(r["rule"], r["request"], rules.get(r["rule"])) for r in document["requests"]]
     progress = _Progress(len(items)) if sys.stderr.isatty() and fmt == "text" else None
     dispatcher = Dispatcher(aws, journal, host, concurrency=concurrency, rate=rate, burst=max(1, concurrency),
-                            allow_delete=allow_delete, on_outcome=progress.step if progress else None)  # fmt: skip
+                            policy=Policy(timeout=timeout), allow_delete=allow_delete,
+                            on_outcome=progress.step if progress else None)  # fmt: skip
     try:
         outcomes = dispatcher.run(items)
     finally:
@@ -100,14 +104,29 @@ def apply_command(
     if wait:
         from ..executions import wait_for
 
-        wait_for(aws, outcomes)
+        wait_for(aws, outcomes, request_timeout=timeout)
     warnings = dispatcher.warnings + _notify(host, items, outcomes, rules)
     for warning in warnings:
         click.echo(f"policyengine: warning: {warning}", err=True)
     _report(outcomes, fmt)
     ok = all(o.outcome in ("accepted", "skipped") for o in outcomes)
     ok = ok and all(o.execution in (None, "SUCCESS") for o in outcomes)
+    if journal.failure is not None:
+        _journal_failed(journal.failure, outcomes, dispatcher.unjournaled)
+        ok = False
     raise click.exceptions.Exit(EXIT_OK if ok else EXIT_FAIL)
+
+
+def _journal_failed(failure: str, outcomes: list[Any], unjournaled: list[Any]) -> None:
+    """Say that the journal could not be written, what was not sent, and what the next run does."""
+    unsent = sum(1 for o in outcomes if o.error_code == "JournalUnwritable")
+    message = f"policyengine: error: {failure}; the run stopped: {unsent} request{'s' * (unsent != 1)} not sent"
+    if unjournaled:
+        tokens = ", ".join(o.clientToken for o in unjournaled)
+        message += (f"; {len(unjournaled)} accepted but not recorded ({tokens}): the next run sends "
+                    f"{'them' if len(unjournaled) > 1 else 'it'} again with the same client token, which the service"
+                    " answers with the original execution, without acting again")  # fmt: skip
+    click.echo(message + ". Make room for the journal, then run apply again.", err=True)
 
 
 def _plan(
@@ -190,8 +209,9 @@ def _report(outcomes: list[Any], fmt: str) -> None:
         detail = o.lifecycleExecutionId or ""
         if o.error_message:
             detail = f"{o.error_code}: {o.error_message}" if o.error_code else o.error_message
-        if o.attempts > 1:
-            detail += f" ({o.attempts} attempts)"
+        if o.attempts > 1 or o.faults:
+            faults = ", ".join(f"{what} x{n}" if n > 1 else what for what, n in o.faults.items())
+            detail += f" ({o.attempts} attempt{'s' * (o.attempts != 1)}" + (f"; faults: {faults})" if faults else ")")
         click.echo(
             style(f"  {symbol} {o.outcome:<8} {o.rule}  {o.resourceArn}", colour) + (f"  {detail}" if detail else "")
         )

@@ -55,9 +55,11 @@ Where the model leaves the behaviour open, the endpoint chooses:
   its included AMIs (their snapshots nested) and containers.
 * Faults (``Faults``): a token bucket (HTTP 429 CallRateLimitExceededException, which botocore's
   standard and adaptive modes do not retry), server errors (500 ServiceException, 503
-  ServiceUnavailableException) before or after acting, dropped connections (no answer at all) and
-  delays, for StartResourceStateUpdate unless ``fault_operations`` says otherwise; random draws
-  come from ``seed``, so a run's faults repeat with the same order of requests.
+  ServiceUnavailableException) before or after acting, dropped connections (no answer at all),
+  answers cut off mid-body, answers that are not JSON (a proxy's HTML page, a truncated document),
+  answers slower than the client waits, and delays, for StartResourceStateUpdate unless
+  ``fault_operations`` says otherwise; random draws come from ``seed``, so a run's faults repeat
+  with the same order of requests.
 """
 
 from __future__ import annotations
@@ -853,9 +855,14 @@ OPERATIONS: dict[str, Handler] = {
 }
 
 
-# --- Faults: throttling, server errors, dropped connections and slow answers, on demand ----------
+# --- Faults: throttling, server errors, dropped, cut, garbled and slow answers, on demand --------
 
 SERVER_ERRORS = ("ServiceException", "ServiceUnavailableException")  # 500 and 503 in the model
+NOT_JSON_KINDS = ("html-200", "html-502", "truncated-json")
+HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head>\n"
+             b"<body><h1>Sign in to the network</h1><p>Accept the terms to continue.</p></body></html>\n")  # fmt: skip
+BAD_GATEWAY = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+               b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -868,10 +875,26 @@ class Faults:
       ``ServiceUnavailableException`` without acting.
     * ``error_rate_after``: the share acted upon, then answered 500 or 503 (a retry with the same
       client token gets the original answer).
-    * ``drop_rate``: the share whose connection is closed without an answer, half of them before
-      acting and half after.
+    * ``drop_rate``: the share whose connection is closed without an answer.
+    * ``cut_rate``: the share answered with the status line, the headers (with the answer's whole
+      ``Content-Length``) and the first half of the body, then the connection is closed. Before
+      acting the answer cut is a 500 or 503; after acting, the service's own answer.
+    * ``not_json_rate``: the share answered with a body that is not JSON, of one of
+      ``not_json_kinds`` (each takes an equal part of the share): ``html-200``, an HTML page with
+      status 200 (a captive portal); ``html-502``, a proxy's HTML "502 Bad Gateway" page;
+      ``truncated-json``, the answer's JSON cut in half with a ``Content-Length`` that matches (after
+      acting, the service's answer with status 200; before, a 500 or 503).
+    * ``slow_rate``: the share answered only after ``slow_seconds`` more (set it past the client's
+      read timeout): before acting the request waits, then is handled; after acting the answer waits.
+    * ``after_share``: the share of drops, cuts, non-JSON and slow answers that come after acting
+      (default half; 1.0: all of them, 0.0: none). Acting means exactly what an answer would have
+      reported: a retry with the same client token gets the original answer.
     * ``delay``: seconds to wait before answering (after acting).
     * ``fault_operations``: the operations the faults apply to (only StartResourceStateUpdate by default).
+
+    Each request the faults apply to takes two random draws: one picks the fault (drops, errors
+    before, errors after, cuts, non-JSON answers, slow answers, by their shares in that order), the
+    other whether it comes after acting and which server error it uses.
     """
 
     rate_limit: float | None = None
@@ -881,25 +904,36 @@ class Faults:
     drop_rate: float = 0.0
     delay: float = 0.0
     fault_operations: AbstractSet[str] = frozenset({"StartResourceStateUpdate"})
+    cut_rate: float = 0.0
+    not_json_rate: float = 0.0
+    not_json_kinds: Sequence[str] = NOT_JSON_KINDS
+    slow_rate: float = 0.0
+    slow_seconds: float = 0.0
+    after_share: float = 0.5
 
     def __post_init__(self) -> None:
         rates = {"error_rate_before": self.error_rate_before, "error_rate_after": self.error_rate_after,
-                 "drop_rate": self.drop_rate}  # fmt: skip
-        for name, rate in rates.items():
+                 "drop_rate": self.drop_rate, "cut_rate": self.cut_rate, "not_json_rate": self.not_json_rate,
+                 "slow_rate": self.slow_rate}  # fmt: skip
+        for name, rate in {**rates, "after_share": self.after_share}.items():
             if not 0 <= rate <= 1:
                 raise ValueError(f"{name} must be between 0 and 1, not {rate}")
         if sum(rates.values()) > 1:
-            raise ValueError("error_rate_before, error_rate_after and drop_rate add up to more than 1")
+            raise ValueError(f"{', '.join(rates)} add up to more than 1")
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ValueError(f"rate_limit must be positive (or None for no limit), not {self.rate_limit}")
         if self.burst < 1:
             raise ValueError(f"burst must be at least 1, not {self.burst}")
-        if self.delay < 0:
-            raise ValueError(f"delay must not be negative, not {self.delay}")
+        if self.delay < 0 or self.slow_seconds < 0:
+            raise ValueError(f"delay and slow_seconds must not be negative, not {self.delay}, {self.slow_seconds}")
         unknown = sorted(set(self.fault_operations) - set(OPERATIONS))
         if unknown:
             raise ValueError(f"fault_operations: {', '.join(unknown)} not served; served: {', '.join(OPERATIONS)}")
+        kinds = tuple(self.not_json_kinds)
+        if not kinds or set(kinds) - set(NOT_JSON_KINDS) or len(set(kinds)) != len(kinds):
+            raise ValueError(f"not_json_kinds: {kinds} is not a non-empty selection of {', '.join(NOT_JSON_KINDS)}")
         object.__setattr__(self, "fault_operations", frozenset(self.fault_operations))
+        object.__setattr__(self, "not_json_kinds", kinds)
 
 
 class TokenBucket:
@@ -922,21 +956,41 @@ class TokenBucket:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What happens to one request: an error or a dropped connection instead of the answer, and a delay."""
+    """What happens to one request: what replaces the answer (if anything), and the waits around it."""
 
-    error: ServiceError | None = None
-    drop: bool = False
-    after: bool = False  # the request is handled (the service acts) before the error or the drop
-    delay: float = 0.0
+    error: ServiceError | None = None  # the error answer given instead (and cut, or garbled, before acting)
+    drop: bool = False  # no answer at all: the connection is closed
+    cut: bool = False  # the answer stops halfway through its body and the connection is closed
+    not_json: str | None = None  # one of NOT_JSON_KINDS: the answer is replaced by a body that is not JSON
+    slow: bool = False  # answered late: ``stall`` before acting or ``delay`` after
+    after: bool = False  # the request is handled (the service acts) before the fault
+    delay: float = 0.0  # seconds to wait after handling, before answering
+    stall: float = 0.0  # seconds to wait before handling (slow before acting)
 
     @property
     def before(self) -> bool:
-        """Whether the request is refused (or dropped) without being handled."""
+        """Whether the request is refused (or dropped, cut, garbled) without being handled."""
         return (self.error is not None or self.drop) and not self.after
 
-    def reply(self, request_id: str) -> Reply:
-        """The answer that replaces the service's."""
-        return DROPPED if self.drop or self.error is None else _error_reply(self.error, request_id)
+    def reply(self, request_id: str, answer: Reply | None = None) -> Reply:
+        """The answer that replaces the service's ``answer`` (None: the service did not act)."""
+        if self.drop:
+            return DROPPED
+        if self.error is None and answer is not None:  # late, not replaced
+            return answer
+        if answer is not None and (self.cut or self.not_json):  # after acting: the service's answer, spoilt
+            base = answer
+        else:
+            base = _error_reply(self.error or ServiceError(SERVER_ERRORS[0], "An injected fault."), request_id)
+        if self.cut:
+            return replace(base, cut=True)
+        if self.not_json == "html-200":
+            return Reply(200, {"Content-Type": "text/html; charset=utf-8"}, HTML_PAGE)
+        if self.not_json == "html-502":
+            return Reply(502, {"Content-Type": "text/html", "Server": "proxy"}, BAD_GATEWAY)
+        if self.not_json == "truncated-json":
+            return replace(base, body=base.body[: len(base.body) // 2])
+        return base
 
 
 NO_FAULT = Decision()
@@ -945,10 +999,12 @@ NO_FAULT = Decision()
 class FaultInjector:
     """Decides, request by request, which fault to inject; counts what it served."""
 
+    KINDS = ("throttled", "errors", "dropped", "cut", "not_json", "slow")
+
     def __init__(self, faults: Faults, seed: int) -> None:
         self._lock = threading.Lock()
         self._random = random.Random(seed)
-        self._counts = {"throttled": 0, "errors": 0, "dropped": 0}
+        self._counts = dict.fromkeys(self.KINDS, 0)
         self.faults = faults
         self._bucket = _bucket(faults)
 
@@ -967,17 +1023,25 @@ class FaultInjector:
             if self._bucket is not None and not self._bucket.take():
                 error = ServiceError("CallRateLimitExceededException", "Rate exceeded; retry with an increasing delay.")
                 return Decision(error, delay=faults.delay)
-            return _decision(faults, roll, flip)
+            decision = _decision(faults, roll, flip)
+            if decision.slow:  # counted now: the client gives up before the answer is served
+                self._counts["slow"] += 1
+            return decision
 
-    def count(self, reply: Reply) -> None:
-        """Count a 429, a 500 or 503, or a dropped connection."""
-        kind = "dropped" if reply.drop else {429: "throttled", 500: "errors", 503: "errors"}.get(reply.status)
+    def count(self, reply: Reply, decision: Decision = NO_FAULT) -> None:
+        """Count a 429, a 500 or 503, a dropped connection, or a cut or non-JSON answer."""
+        if decision.cut or decision.not_json:
+            kind: str | None = "cut" if decision.cut else "not_json"
+        elif reply.drop:
+            kind = "dropped"
+        else:
+            kind = {429: "throttled", 500: "errors", 503: "errors"}.get(reply.status)
         if kind is not None:
             with self._lock:
                 self._counts[kind] += 1
 
     def counts(self) -> dict[str, int]:
-        """How many 429s (``throttled``), 500s and 503s (``errors``) and drops (``dropped``) were served."""
+        """How many of each fault was served, by kind (``KINDS``)."""
         with self._lock:
             return dict(self._counts)
 
@@ -987,16 +1051,30 @@ def _bucket(faults: Faults) -> TokenBucket | None:
 
 
 def _decision(faults: Faults, roll: float, flip: float) -> Decision:
-    """Drops, then errors before, then errors after, by the share of ``roll`` each rate takes."""
+    """Drops, errors before, errors after, cuts, non-JSON answers, slow answers, by the share of ``roll`` each takes."""
     error = ServiceError(SERVER_ERRORS[flip >= 0.5], "An injected server error: retrying the request may succeed.")
+    after = flip >= 1 - faults.after_share
     if roll < faults.drop_rate:
-        return Decision(drop=True, after=flip >= 0.5, delay=faults.delay)
+        return Decision(drop=True, after=after, delay=faults.delay)
     roll -= faults.drop_rate
     if roll < faults.error_rate_before:
         return Decision(error, delay=faults.delay)
     roll -= faults.error_rate_before
     if roll < faults.error_rate_after:
         return Decision(error, after=True, delay=faults.delay)
+    roll -= faults.error_rate_after
+    if roll < faults.cut_rate:
+        return Decision(error, cut=True, after=after, delay=faults.delay)
+    roll -= faults.cut_rate
+    if roll < faults.not_json_rate:
+        kinds = faults.not_json_kinds
+        kind = kinds[min(len(kinds) - 1, int(roll / faults.not_json_rate * len(kinds)))]
+        return Decision(error, not_json=kind, after=after, delay=faults.delay)
+    roll -= faults.not_json_rate
+    if roll < faults.slow_rate:
+        slow = faults.slow_seconds
+        return Decision(slow=True, after=after, delay=faults.delay + (slow if after else 0.0),
+                        stall=0.0 if after else slow)  # fmt: skip
     return Decision(delay=faults.delay)
 
 
@@ -1016,12 +1094,17 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An HTTP answer, or with ``drop`` none at all: the connection is closed instead."""
+    """An HTTP answer, or with ``drop`` none at all: the connection is closed instead.
+
+    With ``cut``, the status line and the headers (``Content-Length`` the whole body's) are sent, then
+    the first half of the body, then the connection is closed.
+    """
 
     status: int
     headers: dict[str, str]
     body: bytes
     drop: bool = False
+    cut: bool = False
 
 
 DROPPED = Reply(0, {}, b"", drop=True)
@@ -1043,9 +1126,9 @@ class Backend:
     def respond(self, method: str, target: str, headers: Headers, body: bytes) -> Reply:
         """The answer to one HTTP request, errors and injected faults included."""
         reply, decision = self._respond(method, target, headers, body, str(uuid.uuid4()))
+        self.injector.count(reply, decision)
         if decision.delay:
             self.stopping.wait(decision.delay)
-        self.injector.count(reply)
         return reply
 
     def _respond(self, method: str, target: str, headers: Headers, body: bytes,
@@ -1055,10 +1138,12 @@ class Backend:
             return received, NO_FAULT
         operation, params, region = received
         decision = self.injector.decide(operation.name)
+        if decision.stall:  # slow before acting: the request is handled after the wait
+            self.stopping.wait(decision.stall)
         if decision.before:
             return decision.reply(request_id), decision
         reply = self._guarded(request_id, lambda: self._handle(operation, params, region, request_id))
-        return (decision.reply(request_id) if decision.after else reply), decision
+        return (decision.reply(request_id, reply) if decision.after else reply), decision
 
     def _guarded(self, request_id: str, work: Callable[[], T]) -> T | Reply:
         """What ``work`` returns, or the error answer for what it raised."""
@@ -1134,6 +1219,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in {**reply.headers, "Content-Length": str(len(reply.body))}.items():
             self.send_header(name, value)
         self.end_headers()
+        if reply.cut:  # part of the body, then the connection closes: fewer bytes than Content-Length said
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(reply.body)
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
@@ -1191,7 +1280,8 @@ class ImageBuilderEndpoint:
     ``requests`` lists ``(operation, params)`` in the order received; ``received`` has the same
     requests with their method, path and headers; ``accepted`` has one StartResourceStateUpdate
     request per client token the service acted on. ``faults`` (a ``Faults``) can be replaced while
-    serving; ``stats`` counts what was served. Use it as a context manager, or ``start``/``close``.
+    serving; ``stats`` and ``injected`` count what was served. Use it as a context manager, or
+    ``start``/``close``.
     """
 
     def __init__(self, inventory: Inventory | str | os.PathLike[str], *, port: int = 0, seed: int = 0,
@@ -1240,7 +1330,18 @@ class ImageBuilderEndpoint:
         The 429s, the 500s and 503s, the connections closed without an answer, and the number of
         distinct client tokens acted on.
         """
-        return {**self._backend.injector.counts(), "accepted": len(self.accepted)}
+        counts = self._backend.injector.counts()
+        return {"throttled": counts["throttled"], "errors": counts["errors"], "dropped": counts["dropped"],
+                "accepted": len(self.accepted)}  # fmt: skip
+
+    @property
+    def injected(self) -> dict[str, int]:
+        """A snapshot of every fault served, by kind.
+
+        ``throttled``, ``errors``, ``dropped`` as in ``stats``; ``cut`` (answers cut off mid-body),
+        ``not_json`` (replaced by a body that is not JSON) and ``slow`` (answered late).
+        """
+        return self._backend.injector.counts()
 
     @property
     def url(self) -> str:
@@ -1311,7 +1412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = None if args.quiet else _log_to_stderr
     try:
         faults = Faults(rate_limit=args.rate_limit, burst=args.burst, error_rate_before=args.error_rate_before,
-                        error_rate_after=args.error_rate_after, drop_rate=args.drop_rate, delay=args.delay)  # fmt: skip
+                        error_rate_after=args.error_rate_after, drop_rate=args.drop_rate, delay=args.delay,
+                        cut_rate=args.cut_rate, not_json_rate=args.not_json_rate, slow_rate=args.slow_rate,
+                        slow_seconds=args.slow_seconds, after_share=args.after_share)  # fmt: skip
         endpoint = ImageBuilderEndpoint(args.inventory, port=args.port, seed=args.seed,
                                         max_page_size=args.max_page_size, log=log, faults=faults,
                                         execution_seconds=args.execution_seconds).start()  # fmt: skip
@@ -1348,7 +1451,16 @@ def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--error-rate-after", type=float, default=0.0, metavar="SHARE",
                        help="act on this share of requests, then answer 500 or 503")  # fmt: skip
     group.add_argument("--drop-rate", type=float, default=0.0, metavar="SHARE",
-                       help="close the connection unanswered for this share (half of them after acting)")  # fmt: skip
+                       help="close the connection unanswered for this share")  # fmt: skip
+    group.add_argument("--cut-rate", type=float, default=0.0, metavar="SHARE",
+                       help="send this share of answers half-way, then close the connection")  # fmt: skip
+    group.add_argument("--not-json-rate", type=float, default=0.0, metavar="SHARE",
+                       help="answer this share with an HTML page (200 or 502) or truncated JSON")  # fmt: skip
+    group.add_argument("--slow-rate", type=float, default=0.0, metavar="SHARE",
+                       help="answer this share --slow-seconds late")  # fmt: skip
+    group.add_argument("--slow-seconds", type=float, default=0.0, metavar="SECONDS", help="how late a slow answer is")
+    group.add_argument("--after-share", type=float, default=0.5, metavar="SHARE",
+                       help="the share of drops, cuts, non-JSON and slow answers after acting")  # fmt: skip
     group.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="wait this long before answering")
     parser.add_argument("--execution-seconds", type=float, default=DEFAULT_EXECUTION_SECONDS, metavar="SECONDS",
                         help=f"how long lifecycle executions run (default {DEFAULT_EXECUTION_SECONDS})")  # fmt: skip
