@@ -212,6 +212,20 @@ def test_the_cached_answer_of_one_import_root_is_not_given_for_another(run: Call
         assert "E212" in run("check", "a/", cwd=tmp_path).out
 
 
+def test_compile_plan_and_apply_confine_imports_too(
+    run: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolate(monkeypatch, tmp_path)
+    _tree(tmp_path, {"a/main.policy": 'import "../b/common.policy"\n' + RULE, "b/common.policy": 'let team = "x"\n'})
+    with ImageBuilderEndpoint(INVENTORY) as endpoint:
+        sending = ["--endpoint-url", endpoint.url, "--region", "us-east-1", "--journal", "j.jsonl", "--auto-approve"]
+        for command in (["compile"], ["plan", "--inventory", INVENTORY], ["apply", "--inventory", INVENTORY, *sending]):
+            refused = run(*command, "a/", cwd=tmp_path)
+            assert refused.code == 1 and "E212" in refused.err and endpoint.accepted == []
+            assert run(*command, "--import-root", ".", "a/", cwd=tmp_path).code == 0, command
+    assert len(endpoint.accepted) == 1
+
+
 def test_the_api_confines_imports_too(tmp_path: Path) -> None:
     _tree(tmp_path, {"a/main.policy": 'import "../b/common.policy"\n' + RULE, "b/common.policy": 'let team = "x"\n'})
     assert [d.code for d in policyengine.load([str(tmp_path / "a")], plugins=False).diagnostics][:1] == ["E212"]

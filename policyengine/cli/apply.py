@@ -14,6 +14,7 @@ from ..constants import EXIT_FAIL, EXIT_OK
 from .common import (
     TimestampParam,
     aws_options,
+    import_root_option,
     live_aws,
     load_host,
     paths_argument,
@@ -41,6 +42,7 @@ SYMBOLS = {"accepted": ("+", "green"), "failed": ("x", "red"), "refused": ("!", 
 @click.option("--wait", is_flag=True, help="Follow each lifecycle execution to its end and report per resource.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @aws_options
+@import_root_option
 @plugin_options
 def apply_command(
     paths: tuple[str, ...],
@@ -57,6 +59,7 @@ def apply_command(
     region: str | None,
     profile: str | None,
     endpoint_url: str | None,
+    import_root: str | None,
     plugin: tuple[str, ...],
     trace_hooks: bool,
 ) -> None:
@@ -70,7 +73,7 @@ def apply_command(
 
     host = load_host(plugin, trace_hooks)
     aws = live_aws(region, profile, endpoint_url)
-    document, rules = _plan(paths, host, now, inventory, aws)
+    document, rules = _plan(paths, host, now, inventory, aws, import_root)
     out = sys.stdout if fmt == "text" else sys.stderr
     from ..formats.plan_text import render_text
 
@@ -130,7 +133,7 @@ def _journal_failed(failure: str, outcomes: list[Any], unjournaled: list[Any]) -
 
 
 def _plan(
-    paths: tuple[str, ...], host: Any, now: datetime | None, inventory: str | None, aws: Any
+    paths: tuple[str, ...], host: Any, now: datetime | None, inventory: str | None, aws: Any, import_root: str | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The plan document (made now, or a saved one checked), and the rules by name."""
     from ..engine import Options, check_paths
@@ -138,12 +141,12 @@ def _plan(
 
     if len(paths) == 1 and paths[0].endswith(".json"):
         document = load_plan(paths[0])
-        result = check_paths(document.get("files", []), Options(plugins=host))
+        result = check_paths(document.get("files", []), Options(plugins=host, import_root=import_root))
         # The plan is applied as it was reviewed; what the checks say now is shown, and the
         # plugins' guards still judge every request just before it is sent.
         print_diagnostics(result.diagnostics, result.workspace.texts, "text", err=True)
         return document, {rule.name: rule for rule in result.rules}
-    planned = make_plan(paths, host, now or datetime.now(UTC), inventory, aws)
+    planned = make_plan(paths, host, now or datetime.now(UTC), inventory, aws, import_root)
     result, plan = planned.result, planned.plan
     print_diagnostics(result.diagnostics + (plan.diagnostics if plan else []), result.workspace.texts, "text",
                       err=True)  # fmt: skip
