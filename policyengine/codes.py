@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "E106": "unknown statement",
     "E107": "unexpected end of file",
     "E108": "too many syntax errors",
+    "E109": "lists or `not` nested too deeply",
     # Names, imports and scope.
     "E201": "undefined name",
     "E202": "name bound twice in one file",
@@ -55,6 +56,8 @@ CODES: dict[str, str] = {
     "E315": "number out of range (service model)",
     "E316": "value of the wrong type for the service model",
     "E317": "invalid selector or notifier argument",
+    "E318": "list too long",
+    "E319": "too many values in one run",
     # Meaning.
     "E401": "rule without status",
     "E402": "rule without target or select",

@@ -24,6 +24,10 @@ EXIT_INTERNAL = 3
 # Bounds on input, so that hostile input ends in a diagnostic and not in exhaustion.
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_SYNTAX_ERRORS_PER_FILE = 50
+MAX_NESTING = 64  # lists in lists, `not` after `not`: the language needs one level (E109)
+MAX_LIST_ITEMS = 10_000  # items of one list once named lists are spliced in (E318)
+MAX_RUN_VALUES = 1_000_000  # list items reached through names, and exclusion values times targets (E319)
+MAX_SUGGESTION_WORK = 500_000  # names compared for E201's did-you-mean hints in a run; then no suggestion
 
 # clientToken: the service model allows 64 characters, older service versions 36.
 CLIENT_TOKEN_MAX = 36

@@ -53,7 +53,7 @@ class _Line:
     closes: bool = False  # starts with `}` or `]` / `)`
     item: str | None = None  # the first line of a top-level item: its kind
     comment: bool = False
-    trailing: list[str] = field(default_factory=list)
+    trailing: list[str] = field(default_factory=list)  # the comment after the code: at most one
 
 
 def format_file(parsed: ParsedFile, text: str) -> str:
@@ -186,13 +186,19 @@ class _Formatter:
         starts = [line.src for line in self.lines]
         inserts: dict[int, list[_Line]] = {}
         tail: list[_Line] = []
+        last = 0  # where the last comment on a line of its own went: comments never overtake one another
         for comment in self.parsed.comments:
             pos = (comment.span.line, comment.span.column)
             before = self.source_lines[pos[0] - 1][: pos[1] - 1]
             i = bisect.bisect_right(starts, pos)  # lines that start before the comment: [0, i)
-            if before.strip() and i > 0:
+            # A comment runs to the end of its line, so a line takes one after its code; a second
+            # one (from another source line joined into this one) goes on a line of its own below,
+            # and so does one that would come before an earlier comment set below that line.
+            if before.strip() and i > 0 and not self.lines[i - 1].trailing and last < i:
                 self.lines[i - 1].trailing.append(comment.text)
-            elif i < len(self.lines):
+                continue
+            last = i = max(i, last)
+            if i < len(self.lines):
                 inserts.setdefault(i, []).append(self._comment_line(comment, self.lines[i]))
             else:
                 tail.append(_Line(0, comment.text, pos, comment=True))
@@ -225,7 +231,7 @@ class _Formatter:
                 current = kind
             text = INDENT * line.indent + line.text
             if line.trailing:
-                text += "  " + " ".join(line.trailing)
+                text += "  " + line.trailing[0]
             out.append(text)
             previous = line
         return "\n".join(out) + "\n" if out else ""

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from .constants import ENV_CACHE_DIR, MAX_SYNTAX_ERRORS_PER_FILE
+from .constants import ENV_CACHE_DIR, MAX_NESTING, MAX_SYNTAX_ERRORS_PER_FILE
 from .errors import Diagnostic, Span, error, unique
 from .keywords import ITEM_KEYWORDS, STATEMENT_KEYWORDS
 from .suggest import did_you_mean, one_of
@@ -66,6 +67,7 @@ _TIMESTAMP = re.compile(
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _VALID_ESCAPES = frozenset('"\\/bfnrt')
 _MAX_INT_DIGITS = 64
+
 
 
 def _cache_dir() -> Path:
@@ -202,6 +204,16 @@ class _Builder(Transformer[Token, Any]):
 
     def import_item(self, c: list[Any]) -> None:
         path = self._string(c[1])
+        if "\x00" in path.value:  # no file system takes it: reported here, so that nothing tries to open it
+            self.diagnostics.append(
+                error(
+                    path.span,
+                    "E205",
+                    f"cannot import {path.raw}: a path cannot contain a NUL character (`\\u0000`)",
+                    "write the path of a file, relative to this file's directory",
+                )
+            )
+            return
         self.items.append(Import(path, self.sp(c[0]).to(path.span)))
 
     def let_item(self, c: list[Any]) -> None:
@@ -254,7 +266,16 @@ class _Builder(Transformer[Token, Any]):
     # ---- criteria
 
     def not_criterion(self, c: list[Any]) -> Criterion:
-        return Criterion("not", self.sp(c[0]).to(c[1].span), inner=c[1])
+        inner: Criterion = c[1]
+        depth = inner.depth + 1
+        if depth == MAX_NESTING + 1:
+            self._too_deep(
+                self.sp(c[0]), f"more than {MAX_NESTING} `not` in a row",
+                "Image Builder has no `not` (E405): exclude what must stay instead",
+            )  # fmt: skip
+        elif depth > MAX_NESTING + 1:  # reported below: keep a stub, so that the tree stays shallow
+            inner = Criterion("not", inner.span, depth=inner.depth)
+        return Criterion("not", self.sp(c[0]).to(inner.span), inner=inner, depth=depth)
 
     def public_criterion(self, c: list[Any]) -> Criterion:
         return Criterion("public", self.sp(c[0]))
@@ -318,7 +339,22 @@ class _Builder(Transformer[Token, Any]):
         return Ref(c[0].value, self.sp(c[0]))
 
     def list(self, c: list[Any]) -> ListValue:
-        return ListValue(c[1:-1], self.sp(c[0]).to(self.sp(c[-1])))
+        items = c[1:-1]
+        depth = 1 + max((v.depth for v in items if isinstance(v, ListValue)), default=0)
+        if depth == MAX_NESTING + 1:
+            self._too_deep(
+                self.sp(c[0]), f"this list holds lists nested {MAX_NESTING} deep",
+                "a list holds plain values (E308); write one flat list",
+            )  # fmt: skip
+        elif depth > MAX_NESTING + 1:  # reported below: keep stubs, so that the tree stays shallow
+            items = [ListValue([], v.span, v.depth) if isinstance(v, ListValue) and v.depth > MAX_NESTING else v
+                     for v in items]  # fmt: skip
+        return ListValue(items, self.sp(c[0]).to(self.sp(c[-1])), depth)
+
+    def _too_deep(self, span: Span, message: str, hint: str) -> None:
+        """E109, once per chain: what lies deeper is cut, so no walk over the tree can recurse deeply."""
+        where = Span(span.file, span.line, span.column, span.line, span.column + 1)
+        self.diagnostics.append(error(where, "E109", message, hint))
 
 
 def _int(raw: str) -> int:
@@ -410,6 +446,8 @@ class _Recovery:
         self._last_skip_end: int | None = None
         self._chunk = text
         self._line_starts: list[int] | None = None
+        self._starts = _item_starts(text)
+        self._next_start = -1
 
     def run(self) -> ParsedFile:
         start = 0
@@ -468,10 +506,13 @@ class _Recovery:
         return self._line_starts[line - 1] + column - 1
 
     def _resume_point(self, failed_at: int, start: int) -> int | None:
-        for pos in _item_starts(self.text):
-            if pos > start and pos >= failed_at:
-                return pos
-        return None
+        # Restarts move forward, so one scan of the file serves them all.
+        while self._next_start <= start or self._next_start < failed_at:
+            pos = next(self._starts, None)
+            if pos is None:
+                return None
+            self._next_start = pos
+        return self._next_start
 
     @staticmethod
     def _complete_pending(exc: UnexpectedInput) -> None:
@@ -619,14 +660,17 @@ class _Recovery:
                     item.broken = True
 
 
-_SCAN = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"|#[^\n]*|(?<!\btag )\b(?:import|let|defaults|rule)\b(?!\s*[:=])')
+# The grammar's STRING (tests/test_parser.py keeps them equal). Possessive repeats keep no
+# backtracking state per character: a 10 MB string otherwise took 2 GB and 5 s to match.
+STRING_PATTERN = r'"[^"\\\n]*+(?:\\[^\n][^"\\\n]*+)*+"'
+_SCAN = re.compile(STRING_PATTERN + r"|#[^\n]*|(?<!\btag )\b(?:import|let|defaults|rule)\b(?!\s*[:=])")
 
 
-def _item_starts(text: str) -> list[int]:
+def _item_starts(text: str) -> Iterator[int]:
     """Offsets of the top-level item keywords, by a scan that skips strings and comments.
 
     The four item keywords are reserved and start no statement, so outside strings and
     comments they only ever begin an item (or stand as a tag key or argument name, which
     the pattern leaves out), whatever braces a broken file left open.
     """
-    return [m.start() for m in _SCAN.finditer(text) if m.group()[0] not in '"#']
+    return (m.start() for m in _SCAN.finditer(text) if m.group()[0] not in '"#')

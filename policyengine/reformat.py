@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -28,12 +29,17 @@ class Change:
         """A unified diff from the file to its canonical form."""
         return "".join(
             difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
+                _lines(self.before),
+                _lines(self.after),
                 fromfile=self.path if os.path.isabs(self.path) else f"a/{self.path}",
                 tofile=self.path if os.path.isabs(self.path) else f"b/{self.path}",
             )
         )
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a text with their ends: only a line feed ends a line (not a carriage return or U+2028)."""
+    return re.findall(r"[^\n]*\n|[^\n]+\Z", text)
 
 
 @dataclass
@@ -68,7 +74,7 @@ def shape(node: Any) -> Any:
     if is_dataclass(node) and not isinstance(node, type):
         if type(node).__name__ == "Span":
             return None
-        skip = {"span", "diagnostics", "path", "broken"}
+        skip = {"span", "diagnostics", "broken", *(("path",) if isinstance(node, ParsedFile) else ())}
         return (type(node).__name__, *(shape(getattr(node, f.name)) for f in fields(node) if f.name not in skip))
     return node
 

@@ -6,12 +6,13 @@ A pure stage: it takes the parsed workspace and returns rules and diagnostics.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Diagnostic, Note, Span, error, warning
 from .model import RESOURCES, Call, Exclusions, Include, LastLaunched, Rule, Status, Target, Text, Time
-from .scope import RV, Scopes, expect, strings
+from .scope import RV, Scopes, cycle, expect, strings
 from .suggest import did_you_mean, one_of
 from .syntax import (
     CallStatement,
@@ -19,6 +20,7 @@ from .syntax import (
     Defaults,
     ExcludeStatement,
     IncludeStatement,
+    Ref,
     RuleDecl,
     Statement,
     StatusStatement,
@@ -30,6 +32,7 @@ RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SINGLE = ("description", "owner", "status", "include", "role", "at", "token")
 DEFAULTS_ALLOWED = ("role", "include", "exclude", "notify", "owner")
 STATUS_WORDS = tuple(s.value for s in Status)
+_REQUEST_VALUES = 8  # the values of a request besides its exclusions: ARN, status, role, ... (E319)
 
 
 @dataclass
@@ -48,6 +51,8 @@ class _Block:
     values: dict[str, Any] = field(default_factory=dict)
     seen: dict[str, Span] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)
+    by_arn: dict[str, Target] = field(default_factory=dict)  # the targets, to find a repeated one at once
+    named_targets: int = 0  # the targets reached through a name (E319)
     selectors: list[Call] = field(default_factory=list)
     criteria: list[tuple[str, Any, Span]] = field(default_factory=list)
     exclude_spans: list[Span] = field(default_factory=list)
@@ -70,6 +75,7 @@ def resolve(ws: Workspace) -> Resolved:
         reader = _Reader(path, scopes, diagnostics)
         defaults = _defaults(parsed.items, reader, diagnostics)
         base = _merge_exclusions(Exclusions(), defaults.criteria, defaults.exclude_spans, diagnostics)
+        base_size = len(base.public) + len(base.regions) + len(base.shared_accounts) + len(base.tags)
         for item in parsed.items:
             if not isinstance(item, RuleDecl):
                 continue
@@ -101,6 +107,13 @@ def resolve(ws: Workspace) -> Resolved:
             block = _Block()
             for statement in item.statements:
                 reader.statement(statement, block, in_defaults=False)
+            # What the rule multiplies (E319), charged before the exclusions are merged and copied:
+            # every request carries the exclusions, which are also checked once on their own, and a
+            # target reached through a name makes a request that the file did not pay for in bytes.
+            exclusions = base_size + len(block.criteria)
+            cost = len(block.targets) * exclusions + exclusions + block.named_targets * _REQUEST_VALUES
+            if not scopes.spend(cost, item.name.span):
+                continue
             rule = _rule(item, block, defaults, base, diagnostics)
             if rule is not None:
                 rules.append(rule)
@@ -108,36 +121,48 @@ def resolve(ws: Workspace) -> Resolved:
 
 
 def _check_import_cycles(ws: Workspace, diagnostics: list[Diagnostic]) -> None:
+    """Report each import that closes a cycle (E206), by a depth-first walk on a stack of its own.
+
+    Recursion would end an import chain of a thousand files in a RecursionError.
+    """
     graph: dict[str, list[tuple[int, str]]] = {}
     for (path, index), target in ws.imports.items():
         if target is not None:
             graph.setdefault(path, []).append((index, target))
-    state: dict[str, int] = {}  # 1: on the stack, 2: done
-    stack: list[str] = []
+    done: set[str] = set()
+    chain: dict[str, int] = {}  # the files on the walk's current path, with their place on it
+    files: list[str] = []  # that path, in order
+    frames: list[tuple[str, Iterator[tuple[int, str]]]] = []
 
-    def visit(path: str) -> None:
-        state[path] = 1
-        stack.append(path)
-        for index, target in sorted(graph.get(path, [])):
-            if state.get(target) == 1:
-                cycle = [*stack[stack.index(target) :], target]
-                item = ws.files[path].items[index]
-                diagnostics.append(
-                    error(
-                        item.span,
-                        "E206",
-                        "import cycle: " + " -> ".join(cycle),
-                        "move the shared `let` bindings into a file that imports nothing",
+    def enter(path: str) -> None:
+        chain[path] = len(files)
+        files.append(path)
+        frames.append((path, iter(sorted(graph.get(path, [])))))
+
+    for root in sorted(graph):
+        if root in done:
+            continue
+        enter(root)
+        while frames:
+            path, edges = frames[-1]
+            for index, target in edges:
+                if target in chain:
+                    diagnostics.append(
+                        error(
+                            ws.files[path].items[index].span,
+                            "E206",
+                            "import cycle: " + cycle(files, chain[target], target),
+                            "move the shared `let` bindings into a file that imports nothing",
+                        )
                     )
-                )
-            elif target not in state:
-                visit(target)
-        stack.pop()
-        state[path] = 2
-
-    for path in sorted(graph):
-        if path not in state:
-            visit(path)
+                elif target not in done:
+                    enter(target)
+                    break
+            else:
+                frames.pop()
+                files.pop()
+                del chain[path]
+                done.add(path)
 
 
 def _defaults(items: list[Any], reader: _Reader, diagnostics: list[Diagnostic]) -> _Block:
@@ -218,7 +243,7 @@ class _Reader:
         if keyword == "target":
             items = strings(rv, "`target`", self.diagnostics)
             for item in items or ():
-                duplicate = next((t for t in block.targets if t.arn == item.value), None)
+                duplicate = block.by_arn.get(item.value)
                 if duplicate:
                     self.diagnostics.append(
                         warning(
@@ -230,7 +255,9 @@ class _Reader:
                         )
                     )
                     continue
-                block.targets.append(Target(arn=item.value, span=item.span, origin=item.origin))
+                block.by_arn[item.value] = Target(arn=item.value, span=item.span, origin=item.origin)
+                block.targets.append(block.by_arn[item.value])
+                block.named_targets += isinstance(st.value, Ref) or item.origin is not None
         elif keyword == "at":
             if expect(rv, ("timestamp",), "`at`", self.diagnostics, "write a time such as 2027-01-01T00:00:00Z"):
                 block.values["at"] = Time(value=rv.value, span=rv.span)

@@ -7,10 +7,12 @@ of use, with a note pointing at the definition.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .constants import MAX_LIST_ITEMS, MAX_NESTING, MAX_RUN_VALUES, MAX_SUGGESTION_WORK
 from .errors import Diagnostic, Note, Span, error
 from .model import UNITS
 from .suggest import did_you_mean
@@ -73,7 +75,11 @@ class Scopes:
     local: dict[str, dict[str, Let]] = field(default_factory=dict)
     imported: dict[str, dict[str, tuple[str, Let]]] = field(default_factory=dict)
     _values: dict[tuple[str, str], RV | None] = field(default_factory=dict)
-    _active: list[tuple[str, str]] = field(default_factory=list)
+    _active: dict[tuple[str, str], int] = field(default_factory=dict)  # being evaluated: place on the path
+    _path: list[str] = field(default_factory=list)  # the names being evaluated, in order
+    spent: int = 0  # of the run's budget of values (MAX_RUN_VALUES)
+    compared: int = 0  # names compared for did-you-mean hints (MAX_SUGGESTION_WORK)
+    _stopped: bool = False
 
     def build(self) -> None:
         """Collect the bindings of every file and report clashes."""
@@ -105,12 +111,14 @@ class Scopes:
         names: dict[str, tuple[str, Let]] = {}
         via: dict[str, Import] = {}
         local = self.local[path]
+        seen: set[str] = set()  # a file imported again brings nothing new (and would cost its names again)
         for index, item in enumerate(parsed.items):
             if not isinstance(item, Import):
                 continue
             target = self.ws.imports.get((path, index))
-            if target is None or target == path:  # a file importing itself is an import cycle (E206)
+            if target is None or target == path or target in seen:  # importing itself is a cycle (E206)
                 continue
+            seen.add(target)
             for name, let in self.local.get(target, {}).items():
                 if name in local:
                     self.diagnostics.append(
@@ -142,49 +150,108 @@ class Scopes:
         """Every name visible in a file."""
         return [*self.local.get(path, {}), *self.imported.get(path, {})]
 
+    def find(self, path: str, name: str) -> tuple[str, Let] | None:
+        """The binding a name stands for in a file, with the file that defines it."""
+        let = self.local.get(path, {}).get(name)
+        if let is not None:
+            return path, let
+        return self.imported.get(path, {}).get(name)
+
     def lookup(self, path: str, ref: Ref) -> RV | None:
         """The value a name stands for, used at ``ref``; None (reported) when it has none."""
-        let = self.local.get(path, {}).get(ref.name)
-        home = path
-        if let is None and ref.name in self.imported.get(path, {}):
-            home, let = self.imported[path][ref.name]
-        if let is None:
+        found = self.find(path, ref.name)
+        if found is None:
+            # Each suggestion compares the name with every visible one: bounded, so that many
+            # undefined names among many bindings do not take hours.
+            hint = "bind it with `let`, or import the file that does"
+            self.compared += len(self.local.get(path, {})) + len(self.imported.get(path, {}))
+            if self.compared <= MAX_SUGGESTION_WORK:
+                hint = did_you_mean(ref.name, self.names(path), hint) or hint
+            self.diagnostics.append(error(ref.span, "E201", f"`{ref.name}` is not defined", hint))
+            return None
+        value = self.binding(*found)
+        if value is None or (value.kind == "list" and not self.spend(len(value.value), ref.span)):
+            return None
+        return value.at(ref.span)
+
+    def spend(self, count: int, span: Span) -> bool:
+        """Take ``count`` values from the run's budget; False once it is spent (E319, reported once).
+
+        A name costs a few bytes but may stand for 10,000 values, and every use copies them:
+        without a budget, a small file could make the run take hours and gigabytes.
+        """
+        if not self._stopped and self.spent + count <= MAX_RUN_VALUES:
+            self.spent += count
+            return True
+        if not self._stopped:
+            self._stopped = True
             self.diagnostics.append(
                 error(
-                    ref.span,
-                    "E201",
-                    f"`{ref.name}` is not defined",
-                    did_you_mean(ref.name, self.names(path), "bind it with `let`, or import the file that does"),
+                    span,
+                    "E319",
+                    f"the rules of this run add up to more than {MAX_RUN_VALUES:,} values;"
+                    " from here on, rules and the names bound to lists are not checked",
+                    "every use of a name bound to a list counts its items, and every rule what it multiplies"
+                    " (its exclusions, for each target): split the rules over several runs",
                 )
             )
-            return None
-        value = self.binding(home, let)
-        return value.at(ref.span) if value else None
+        return False
 
     def binding(self, path: str, let: Let) -> RV | None:
         """The value of a `let` binding, evaluated once."""
         key = (path, let.name.text)
-        if key in self._values:
-            return self._values[key]
-        if key in self._active:
-            cycle = [*self._active[self._active.index(key) :], key]
-            self.diagnostics.append(
-                error(
-                    let.name.span,
-                    "E209",
-                    "these bindings refer to each other: " + " -> ".join(name for _, name in cycle),
-                    "bind one of them to a literal value",
-                )
+        if key not in self._values:
+            self._evaluate_binding(key, let)
+        return self._values[key]
+
+    def _evaluate_binding(self, key: tuple[str, str], let: Let) -> None:
+        """Evaluate a binding after the bindings it names, depth first, on a stack of its own.
+
+        Recursion would end a chain of 100,000 bindings, each naming the next, in a
+        RecursionError; here each binding is evaluated once the names in it have values.
+        """
+        stack: list[tuple[tuple[str, str], Let, Iterator[tuple[str, Let]]]] = []
+
+        def enter(key: tuple[str, str], let: Let) -> None:
+            self._active[key] = len(self._path)
+            self._path.append(key[1])
+            stack.append((key, let, self._names_in(key[0], let.value)))
+
+        enter(key, let)
+        while stack:
+            key, let, names = stack[-1]
+            for home, dep in names:
+                dep_key = (home, dep.name.text)
+                if dep_key in self._values:
+                    continue
+                if dep_key in self._active:
+                    self._cycle(dep_key, dep)
+                    continue
+                enter(dep_key, dep)
+                break
+            else:
+                stack.pop()
+                self._values[key] = self.evaluate(key[0], let.value)  # every name in it has its value
+                del self._active[key]
+                self._path.pop()
+
+    def _names_in(self, path: str, value: Value) -> Iterator[tuple[str, Let]]:
+        """The bindings that evaluating ``value`` looks up (undefined names are left to it)."""
+        for node in value.items if isinstance(value, ListValue) else (value,):
+            found = self.find(path, node.name) if isinstance(node, Ref) else None
+            if found is not None:
+                yield found
+
+    def _cycle(self, key: tuple[str, str], let: Let) -> None:
+        self.diagnostics.append(
+            error(
+                let.name.span,
+                "E209",
+                "these bindings refer to each other: " + cycle(self._path, self._active[key], key[1]),
+                "bind one of them to a literal value",
             )
-            self._values[key] = None
-            return None
-        self._active.append(key)
-        try:
-            value = self.evaluate(path, let.value)
-        finally:
-            self._active.pop()
-        self._values[key] = value
-        return value
+        )
+        self._values[key] = None
 
     def evaluate_all(self) -> None:
         """Evaluate every binding of every file, so that unused ones are checked too."""
@@ -220,6 +287,8 @@ class Scopes:
         return self._list(path, value)
 
     def _list(self, path: str, value: ListValue) -> RV | None:
+        if value.depth > MAX_NESTING:  # the parser reported it (E109) and cut what lies deeper
+            return None
         if not value.items:
             self.diagnostics.append(
                 error(
@@ -229,20 +298,52 @@ class Scopes:
             return None
         items: list[RV] = []
         ok = True
+        size = 0  # the length once spliced: counted before anything is copied
+        named = False
         for node in value.items:
-            item = self.evaluate(path, node)
-            if item is None:
-                ok = False
-            elif item.kind == "list" and isinstance(node, Ref):
-                items.extend(inner.at(node.span) for inner in item.value)  # a named list is spliced in
-            elif item.kind == "list":
+            if isinstance(node, ListValue):  # reported as it stands, without evaluating what is inside
                 self.diagnostics.append(
                     error(node.span, "E308", "a list cannot contain a list", "write the values in one flat list")
                 )
                 ok = False
+                continue
+            item = self.evaluate(path, node)
+            if item is None:
+                ok = False
+                continue
+            spliced = item.kind == "list"  # a name bound to a list: its items are spliced in
+            size += len(item.value) if spliced else 1
+            named = named or spliced
+            if not ok or size > MAX_LIST_ITEMS:
+                ok = False
+            elif spliced:
+                items.extend(inner.at(node.span) for inner in item.value)
             else:
                 items.append(item)
+        if size > MAX_LIST_ITEMS:
+            self.diagnostics.append(
+                error(
+                    value.span,
+                    "E318",
+                    f"this list has {size:,} items" + (" once the named lists in it are spliced in" if named else "")
+                    + f"; a list may have at most {MAX_LIST_ITEMS:,}",
+                    "no request takes that many values: split them over several rules, and check"
+                    " for a list that is spliced in more than once",
+                )
+            )
         return RV("list", items, value.span) if ok else None
+
+
+def cycle(path: Sequence[str], start: int, closing: str, keep: int = 5) -> str:
+    """``a -> b -> a``: the names on ``path`` from ``start``, then ``closing``; a long middle is left out.
+
+    Built from slices, so that reporting each of many cycles on a long path stays cheap.
+    """
+    length = len(path) - start + 1
+    if length <= 2 * keep + 2:
+        return " -> ".join([*path[start:], closing])
+    middle = f"... ({length - 2 * keep} more)"
+    return " -> ".join([*path[start : start + keep], middle, *path[len(path) - keep + 1 :], closing])
 
 
 def expect(rv: RV, kinds: tuple[str, ...], what: str, diagnostics: list[Diagnostic], hint: str | None = None) -> bool:

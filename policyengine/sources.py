@@ -99,6 +99,9 @@ def read(path: str, shown: str | None = None) -> Source | Diagnostic:
             data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return error(where, "E001", f"`{shown}` does not exist", "check the path for typos")
+    except ValueError:  # a NUL character, which no file system takes
+        message = f"`{shown}` cannot be read: a path cannot contain a NUL character"
+        return error(where, "E002", message, "check the path")
     except OSError as exc:
         return error(
             where,

@@ -79,10 +79,15 @@ class Ref:
 
 @dataclass(slots=True)
 class ListValue:
-    """``[a, b, ...]``: ``items`` may be empty (the resolver reports that)."""
+    """``[a, b, ...]``: ``items`` may be empty (the resolver reports that).
+
+    ``depth`` counts the list levels from here down (1: no list inside); the parser cuts
+    what lies deeper than ``MAX_NESTING`` (E109), so no walk over a tree can run deep.
+    """
 
     items: list[Value]
     span: Span
+    depth: int = 1
 
 
 Value = Str | Int | Duration | Timestamp | Bool | Ref | ListValue
@@ -127,6 +132,7 @@ class Criterion:
     value: Value | None = None
     key: Str | Word | None = None  # tag key, as written
     inner: Criterion | None = None  # for ``not``
+    depth: int = 1  # criteria from here down: more than 1 for ``not``, bounded as for lists
 
 
 @dataclass(slots=True)

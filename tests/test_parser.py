@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lark import Lark
 
-from policyengine.parser import grammar_text, parse, parse_timestamp
+from policyengine.parser import STRING_PATTERN, grammar_text, parse, parse_timestamp
 from policyengine.syntax import Let, RuleDecl, Timestamp
 
 
 def test_grammar_has_no_conflicts_in_strict_mode() -> None:
     Lark(grammar_text(), parser="lalr", lexer="basic", strict=True)
+
+
+def test_the_recovery_scanner_matches_strings_as_the_grammar_does() -> None:
+    assert f"STRING: /{STRING_PATTERN}/" in grammar_text()
 
 
 @pytest.mark.parametrize("word", ["status", "rule", "amis", "days", "public", "true", "in"])
