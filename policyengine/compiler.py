@@ -110,10 +110,11 @@ def compile_rules(
     """
     out = Compiled([], [], [])
     targeted: dict[str, tuple[str, Span]] = {}
+    warned: set[tuple[str, Span]] = set()
     for rule in rules:
         if rule.name in skip:
             continue
-        out.diagnostics.extend(check_rule(rule))
+        out.diagnostics.extend(check_rule(rule, warned))
         targets = list(rule.targets)
         if selected is not None and rule.name in selected:
             written = {t.arn for t in targets}

@@ -26,8 +26,12 @@ def _where(rule: Rule, span: Span, what: str) -> tuple[Span, tuple[Note, ...]]:
     return rule.name_span, (Note(span, f"{what} is set in `defaults` here"),)
 
 
-def check_rule(rule: Rule) -> list[Diagnostic]:
-    """The Image Builder rules and lint warnings for one rule."""
+def check_rule(rule: Rule, warned: set[tuple[str, Span]] | None = None) -> list[Diagnostic]:
+    """The Image Builder rules and lint warnings for one rule.
+
+    ``warned`` holds the unknown regions already reported (with their place) in this run: a
+    region written in `defaults` is checked once, not once per rule.
+    """
     out: list[Diagnostic] = []
     include, status = rule.include, rule.status
     if rule.role and not include and "include" not in rule.invalid:
@@ -111,8 +115,10 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
         )
     regions = [(r.value, r.span) for r in (excl.regions if excl else [])]
     regions += [(t.arn.split(":")[3], t.span) for t in rule.targets if t.arn.count(":") >= 5]
+    warned = set() if warned is None else warned
     for region, span in regions:
-        if region and region not in known_regions():
+        if region and region not in known_regions() and (region, span) not in warned:
+            warned.add((region, span))
             out.append(_unknown_region(region, span))  # at its own place: defaults report once
     if rule.token and len(rule.token.value) > 36:
         out.append(
@@ -127,14 +133,19 @@ def check_rule(rule: Rule) -> list[Diagnostic]:
 
 
 def _unknown_region(region: str, span: Span) -> Diagnostic:
-    hint = did_you_mean(region, sorted(known_regions()))
-    partition = region_pattern_match(region)
-    if hint is None and partition:
-        hint = f"it has the form of a region of partition `{partition}`: if it is new, upgrade botocore"
     return warning(
         span,
         "W002",
         f"no AWS partition knows the region `{region}`; the service does not check"
         " region names, so a misspelt one silently never matches",
-        hint or "check the region name",
+        _region_hint(region),
     )
+
+
+def _region_hint(region: str) -> str:
+    """A close known region, or what else the name could be."""
+    hint = did_you_mean(region, sorted(known_regions()))
+    partition = region_pattern_match(region)
+    if hint is None and partition:
+        hint = f"it has the form of a region of partition `{partition}`: if it is new, upgrade botocore"
+    return hint or "check the region name"

@@ -86,6 +86,15 @@ def test_text_output_has_a_code_frame(run: Callable[..., Run], write: Callable[.
     assert "\x1b[" not in out  # no colour when not a terminal
 
 
+def test_a_long_line_is_cropped_around_each_span(run: Callable[..., Run], write: Callable[..., Path]) -> None:
+    line = " ".join(f'let v{i} = "{"x" * 20}" let w{i} = @' for i in range(2000))  # 2,000 errors on one line
+    out = run("check", "--no-cache", str(write("long.policy", line + "\n"))).out
+    assert out.count("error[E101]") == 50 and len(out) < 50 * 1000  # E108 caps the count; frames stay short
+    frame = out.split("\n")[2:4]
+    assert frame[0].startswith("1 | …") and frame[0].endswith("…")
+    assert frame[0].index("@") == frame[1].index("^")  # the caret still points at the span
+
+
 def test_compile_prints_requests(run: Callable[..., Run], write: Callable[..., Path]) -> None:
     result = run("compile", str(write("good.policy", GOOD)))
     assert result.code == 0

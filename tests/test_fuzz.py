@@ -414,3 +414,19 @@ def test_names_and_requests_cannot_multiply_without_bound(text: str) -> None:
         result = checked(text)
     assert codes(result).count("E319") == 1 and result.errors == 1, codes(result)[:5]
     assert MAX_RUN_VALUES < 1000 * MAX_LIST_ITEMS  # what each case would reach without the bound
+
+
+@pytest.mark.fuzz
+def test_a_region_written_in_defaults_is_checked_once_for_all_rules() -> None:
+    from policyengine.constraints import check_rule
+
+    regions = ", ".join(f'"xx-nowhere-{i}"' for i in range(50))
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/a/1.0.0/{}"
+    role = 'role "arn:aws:iam::123456789012:role/R"'
+    rules = [f'rule "r{i}" {{ target "{arn.format(i + 1)}" status deprecated }}' for i in range(3)]
+    text = "\n".join([f"defaults {{ include amis {role} exclude amis when region in [{regions}] }}", *rules])
+    result = policyengine.loads(text, plugins=False)
+    assert [d.code for d in result.diagnostics] == ["W002"] * 50
+    warned: set[Any] = set()
+    first, second = (check_rule(rule, warned) for rule in result.rules[:2])
+    assert len(first) == 50 and second == []  # the second rule's copies of the same regions: not worked out again

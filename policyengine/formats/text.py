@@ -8,6 +8,7 @@ from ..errors import Diagnostic, Severity
 from .style import Style
 
 _TAB = "    "
+FRAME_WIDTH = 240  # characters of a source line shown around a span; a longer line is cropped
 
 
 def render(diagnostics: Sequence[Diagnostic], texts: Mapping[str, str], style: Style) -> str:
@@ -48,15 +49,26 @@ def _frame(d: Diagnostic, lines: Sequence[str], style: Style, colour: str) -> li
     gutter = style(" " * width + " |", "blue")
     out = [gutter]
     for number in shown:
-        raw = lines[number - 1]
-        text = raw.replace("\t", _TAB)
+        line = lines[number - 1]
+        start = s.column if number == s.line else _indent(line) + 1
+        end = s.end_column if number == s.end_line else len(line) + 1
+        lo, hi = _window(len(line), start)
+        raw = line[lo:hi]
+        before, after = ("…" if lo else ""), ("…" if hi < len(line) else "")
+        text = before + raw.replace("\t", _TAB) + after
         out.append(style(f"{number:>{width}} |", "blue") + (" " + text if text else ""))
-        start = s.column if number == s.line else _indent(raw) + 1
-        end = s.end_column if number == s.end_line else len(raw) + 1
-        start_col = _display_column(raw, start)
-        end_col = max(_display_column(raw, end), start_col + 1)
+        start_col = _display_column(raw, start - lo) + len(before)
+        end_col = max(_display_column(raw, min(end, hi + 1) - lo) + len(before), start_col + 1)
         out.append(gutter + " " + " " * (start_col - 1) + style("^" * (end_col - start_col), colour, "bold"))
     return out
+
+
+def _window(length: int, start: int) -> tuple[int, int]:
+    """The part of a line to show, ``[lo, hi)``: all of it, or ``FRAME_WIDTH`` characters around ``start``."""
+    if length <= FRAME_WIDTH:
+        return 0, length
+    lo = max(0, min(start - 1 - FRAME_WIDTH // 3, length - FRAME_WIDTH))
+    return lo, lo + FRAME_WIDTH
 
 
 def _indent(line: str) -> int:
