@@ -93,7 +93,7 @@ def test_a_long_line_is_cropped_around_each_span(run: Callable[..., Run], write:
     lines = out.split("\n")
     last = max(i for i, text in enumerate(lines) if text.startswith("1 | "))  # the 50th error, far along the line
     assert lines[last].startswith("1 | …") and lines[last].endswith("…") and len(lines[last]) < 260
-    assert lines[last + 1][lines[last].index("@")] == "^"  # the caret still points at the span
+    assert lines[last][lines[last + 1].index("^")] == "@"  # the caret still points at the span
 
 
 def test_compile_prints_requests(run: Callable[..., Run], write: Callable[..., Path]) -> None:
