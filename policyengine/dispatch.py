@@ -57,10 +57,13 @@ class UnreadableAnswer(Exception):
 
 
 def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
-    """The ``before-parse`` hook of botocore: refuse an answer that was cut short or is not JSON.
+    """The ``before-parse`` hook of botocore: refuse an answer that was cut short or is not a JSON object.
 
     botocore reads a body without holding it to its ``Content-Length``, and parses a body that is
-    not JSON as an empty answer; either would pass for an accepted request with nothing known.
+    not JSON (or empty) as an empty answer; either would pass for an accepted request with nothing
+    known. A success must be a JSON object; an error answer may be empty (its status speaks), but
+    what it holds must be a JSON object too. The service sends no compressed answers: any
+    other body is unreadable, whatever its `Content-Encoding` says.
     """
     body: bytes = response_dict.get("body") or b""
     headers = response_dict.get("headers") or {}
@@ -70,12 +73,14 @@ def check_answer(response_dict: dict[str, Any], **_: Any) -> None:
     if declared.isdigit() and int(declared) != len(body):
         message = f"the answer (HTTP {status}) was cut short: {len(body)} of {declared} bytes came"
         problem = UnreadableAnswer("IncompleteAnswer", message)
-    elif body.strip() and headers.get("content-encoding", "identity") == "identity":
+    elif body.strip() or (isinstance(status, int) and status < 300):
         try:
-            json.loads(body)
-        except ValueError:
+            readable = isinstance(json.loads(body), dict)
+        except (ValueError, RecursionError):
+            readable = False
+        if not readable:
             kind = headers.get("content-type") or "no content type"
-            message = f"the answer (HTTP {status}, {kind}) is not JSON: {_excerpt(body)}"
+            message = f"the answer (HTTP {status}, {kind}) is not a JSON object: {_excerpt(body)}"
             problem = UnreadableAnswer("NotJsonAnswer", message)
     if problem is not None:
         _note(problem.code)

@@ -133,7 +133,7 @@ def test_an_answer_slower_than_the_timeout_is_retried_without_acting_twice(
 
 
 @pytest.mark.faults
-@pytest.mark.parametrize("kind", ["html-200", "html-502", "truncated-json"])
+@pytest.mark.parametrize("kind", ["html-200", "html-502", "truncated-json", "empty-200", "null-200", "html-br"])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_an_answer_that_is_not_json_is_retried_with_the_same_token(
     run: Callable[..., Run], tmp_path: Path, kind: str, seed: int
@@ -151,7 +151,7 @@ EVERY_ATTEMPT = {  # the fault, the error code it ends in, words of the message
     "cut": (Faults(cut_rate=1.0), "IncompleteAnswer", "was cut short"),
     "slow": (Faults(slow_rate=1.0, slow_seconds=1.5), "ReadTimeoutError", "Read timeout on endpoint URL"),
     "html-502": (Faults(not_json_rate=1.0, not_json_kinds=("html-502",)), "NotJsonAnswer", "(HTTP 502, text/html)"),
-    "truncated-json": (Faults(not_json_rate=1.0, not_json_kinds=("truncated-json",)), "NotJsonAnswer", "JSON: '{"),
+    "truncated-json": (Faults(not_json_rate=1.0, not_json_kinds=("truncated-json",)), "NotJsonAnswer", "not a JSON object: '{"),
 }
 
 

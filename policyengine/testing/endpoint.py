@@ -858,7 +858,7 @@ OPERATIONS: dict[str, Handler] = {
 # --- Faults: throttling, server errors, dropped, cut, garbled and slow answers, on demand --------
 
 SERVER_ERRORS = ("ServiceException", "ServiceUnavailableException")  # 500 and 503 in the model
-NOT_JSON_KINDS = ("html-200", "html-502", "truncated-json")
+NOT_JSON_KINDS = ("html-200", "html-502", "truncated-json", "empty-200", "null-200", "html-br")
 HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in to the network</title></head>\n"
              b"<body><h1>Sign in to the network</h1><p>Accept the terms to continue.</p></body></html>\n")  # fmt: skip
 BAD_GATEWAY = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -883,7 +883,9 @@ class Faults:
       ``not_json_kinds`` (each takes an equal part of the share): ``html-200``, an HTML page with
       status 200 (a captive portal); ``html-502``, a proxy's HTML "502 Bad Gateway" page;
       ``truncated-json``, the answer's JSON cut in half with a ``Content-Length`` that matches (after
-      acting, the service's answer with status 200; before, a 500 or 503).
+      acting, the service's answer with status 200; before, a 500 or 503); ``empty-200``, status 200
+      and no body; ``null-200``, status 200 and the JSON ``null``; ``html-br``, an HTML page with
+      status 200 that claims ``Content-Encoding: br``. The last three are not in the default kinds.
     * ``slow_rate``: the share answered only after ``slow_seconds`` more (set it past the client's
       read timeout): before acting the request waits, then is handled; after acting the answer waits.
     * ``after_share``: the share of drops, cuts, non-JSON and slow answers that come after acting
@@ -906,7 +908,7 @@ class Faults:
     fault_operations: AbstractSet[str] = frozenset({"StartResourceStateUpdate"})
     cut_rate: float = 0.0
     not_json_rate: float = 0.0
-    not_json_kinds: Sequence[str] = NOT_JSON_KINDS
+    not_json_kinds: Sequence[str] = NOT_JSON_KINDS[:3]
     slow_rate: float = 0.0
     slow_seconds: float = 0.0
     after_share: float = 0.5
@@ -990,6 +992,10 @@ class Decision:
             return Reply(502, {"Content-Type": "text/html", "Server": "proxy"}, BAD_GATEWAY)
         if self.not_json == "truncated-json":
             return replace(base, body=base.body[: len(base.body) // 2])
+        if self.not_json in ("empty-200", "null-200"):
+            return Reply(200, {"Content-Type": "application/json"}, b"" if self.not_json == "empty-200" else b"null")
+        if self.not_json == "html-br":
+            return Reply(200, {"Content-Type": "text/html", "Content-Encoding": "br"}, HTML_PAGE)
         return base
 
 
