@@ -54,7 +54,7 @@ def plan_digest(document: dict[str, Any]) -> str:
     Computed over the compact JSON of the members in their order, so a saved plan read back
     gives the same digest; reordering its members by hand counts as an edit.
     """
-    return "sha256:" + hashlib.sha256(_body(document).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(_body(document).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def plan_text(document: dict[str, Any]) -> str:

@@ -17,7 +17,9 @@ from .errors import PolicyEngineError
 from .inventory import Image, Inventory, load_inventory
 from .plan import PLAN_VERSION, Plan, build_plan, file_digest, plan_digest
 from .plugins import PluginHost
+from .servicemodel import validate
 from .sources import read
+from .workspace import import_roots, inside
 
 
 @dataclass
@@ -57,15 +59,20 @@ def make_plan(
     return Planned(result, plan)
 
 
-def load_plan(path: str) -> dict[str, Any]:
-    """A saved plan, checked: its version, and that no rule source changed since it was made."""
+def load_plan(path: str, import_root: str | None = None) -> dict[str, Any]:
+    """A saved plan, checked: version, shape, digest, unchanged rule sources, valid requests.
+
+    The rule files it names must lie in the repository of the current directory (or below
+    ``import_root``): a plan file is input, and must not make `apply` read or show other files.
+    """
     source = read(path, path)
     if not hasattr(source, "text"):
         raise PolicyEngineError(getattr(source, "message", f"cannot read {path}"))
     try:
         document = json.loads(source.text)
-    except ValueError as exc:
-        raise PolicyEngineError(f"{path} is not a saved plan: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "it nests too deeply"
+        raise PolicyEngineError(f"{path} is not a saved plan: {reason}") from None
     if isinstance(document, dict) and "version" in document and document["version"] != PLAN_VERSION:
         raise PolicyEngineError(f"{path} is a plan of version {document['version']!r}; this policyengine reads "
                                 f"version {PLAN_VERSION}: make the plan again")  # fmt: skip
@@ -75,6 +82,11 @@ def load_plan(path: str) -> dict[str, Any]:
     if document.get("plan_digest") != plan_digest(document):
         raise PolicyEngineError(f"{path} was changed after it was made (its contents no longer match its digest):"
                                 " make the plan again instead of editing it")  # fmt: skip
+    roots = import_roots(["."], import_root)
+    for file in [*document.get("files", []), *document["sources"]]:
+        if "\x00" in file or not inside(file, roots):
+            raise PolicyEngineError(f"{path} names the rule file `{file}`, outside the repository of this run "
+                                    f"({', '.join(roots)}): run `apply` there, or pass --import-root")  # fmt: skip
     changed = []
     for file, digest in sorted(document["sources"].items()):
         current = read(file, file)
@@ -85,8 +97,26 @@ def load_plan(path: str) -> dict[str, Any]:
     if changed:
         raise PolicyEngineError(f"the rule sources changed since the plan {path} was made: {', '.join(changed)};"
                                 " make the plan again")  # fmt: skip
+    for n, item in enumerate(document["requests"]):
+        for violation in validate(item["request"]):
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in violation.path)
+            raise PolicyEngineError(f"{path} is not a saved plan: $.requests[{n}].request{where}: "
+                                    f"{violation.message}")  # fmt: skip
+    _showable(path, document)
     checked: dict[str, Any] = document
     return checked
+
+
+def _showable(path: str, document: dict[str, Any]) -> None:
+    """A saved plan is shown before it is applied: one that cannot be is refused, naming what broke."""
+    from .formats.plan_text import render_text
+    from .formats.style import Style
+
+    try:
+        render_text(document, Style(False))
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise PolicyEngineError(f"{path} is not a saved plan: it cannot be shown ({reason})") from None
 
 
 _MISSING = object()

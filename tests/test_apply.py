@@ -131,10 +131,13 @@ def test_a_saved_plan_is_applied_and_refused_once_the_rules_change(
     (rules / "a.policy").write_text(f'rule "old" {{ target "{arn}" status deprecated }}\n')
     plan_file = tmp_path / "plan.json"
     assert run("plan", "--inventory", INVENTORY, "--now", NOW, "--out", str(plan_file), str(rules)).code == 0
-    applied = apply(run, endpoint, tmp_path / "j.jsonl", "--auto-approve", "--format", "json", str(plan_file))
+    outside = apply(run, endpoint, tmp_path / "j.jsonl", "--auto-approve", str(plan_file))  # rules elsewhere
+    assert outside.code == 1 and "outside the repository of this run" in outside.err and endpoint.accepted == []
+    root = ("--import-root", str(tmp_path))
+    applied = apply(run, endpoint, tmp_path / "j.jsonl", "--auto-approve", "--format", "json", *root, str(plan_file))
     assert applied.code == 0 and len(endpoint.accepted) == 1
     (rules / "a.policy").write_text(f'rule "old" {{ target "{arn}" status disabled }}\n')
-    stale = apply(run, endpoint, tmp_path / "j2.jsonl", "--auto-approve", str(plan_file))
+    stale = apply(run, endpoint, tmp_path / "j2.jsonl", "--auto-approve", *root, str(plan_file))
     assert stale.code == 1 and "a.policy (changed)" in stale.err and len(endpoint.accepted) == 1
 
 

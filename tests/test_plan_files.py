@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from policyengine.errors import PolicyEngineError
 from policyengine.inventory import InventoryError, parse_inventory
+from policyengine.plan import plan_text
 from policyengine.planning import load_plan
 
 from .conftest import ROOT, Run
@@ -98,6 +99,18 @@ def test_any_edit_of_a_saved_plan_is_refused_or_changes_nothing(
     saved: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
 ) -> None:
     _, document = saved
+    edited = _edit(document, data)
+    path = tmp_path_factory.mktemp("fuzz") / "plan.json"
+    path.write_text(json.dumps(edited))
+    try:
+        loaded = load_plan(str(path))
+    except PolicyEngineError as exc:
+        assert str(path) in str(exc)
+        return
+    assert loaded == document  # what is shown and applied is exactly what was reviewed
+
+
+def _edit(document: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
     edited = copy.deepcopy(document)
     for _ in range(data.draw(st.integers(1, 3))):
         where = data.draw(st.sampled_from(_paths(edited)[1:]))
@@ -108,14 +121,59 @@ def test_any_edit_of_a_saved_plan_is_refused_or_changes_nothing(
             del parent[where[-1]]
         else:
             parent[where[-1]] = data.draw(REPLACEMENTS)
+    return edited
+
+
+@pytest.mark.fuzz
+@given(data=st.data())
+def test_an_edited_plan_with_its_digest_made_again_is_refused_or_safe_to_show_and_send(
+    saved: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """The digest is no signature: whoever edits a plan can compute it again. Then the checks behind it hold."""
+    _, document = saved
+    edited = _edit(document, data)
+    if not isinstance(edited.get("requests"), list) or not isinstance(edited.get("sources"), dict):
+        return  # refused by shape before the digest: shown by the test above
     path = tmp_path_factory.mktemp("fuzz") / "plan.json"
-    path.write_text(json.dumps(edited))
+    try:
+        path.write_text(plan_text(edited))
+    except (TypeError, ValueError, AttributeError):
+        return  # not even serialisable: not a file anyone could have made
     try:
         loaded = load_plan(str(path))
     except PolicyEngineError as exc:
         assert str(path) in str(exc)
         return
-    assert loaded == document  # what is shown and applied is exactly what was reviewed
+    from policyengine.formats.plan_text import render_text
+    from policyengine.formats.style import Style
+    from policyengine.servicemodel import validate
+
+    render_text(loaded, Style(False))  # what apply shows
+    assert all(validate(item["request"]) == [] for item in loaded["requests"])  # what apply sends
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100_000 + "]" * 100_000,
+     '{"version": 1, "sources": {}, "requests": [], "now": "\\ud800", "plan_digest": "x"}'],
+    ids=["deep", "lone-surrogate"],
+)
+def test_a_hostile_plan_file_is_refused(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(text)
+    with pytest.raises(PolicyEngineError, match="plan"):
+        load_plan(str(path))
+
+
+def test_a_plan_naming_files_outside_the_repository_is_refused(
+    saved: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    _, document = saved
+    for files in (["/etc/passwd"], ["rules/a\u0000b.policy"]):
+        path = tmp_path / "plan.json"
+        path.write_text(plan_text({**copy.deepcopy(document), "files": files}))
+        with pytest.raises(PolicyEngineError, match="outside the repository of this run"):
+            load_plan(str(path))
 
 
 @pytest.mark.fuzz

@@ -88,7 +88,7 @@ def test_credentials_appear_in_no_output_plan_journal_hook_or_notifier_payload(
     plan, journal = tmp_path / "plan.json", tmp_path / "journal.jsonl"
     with ImageBuilderEndpoint(INVENTORY, execution_seconds=0.05) as endpoint:
         endpoint.faults = Faults(error_rate_before=0.3, error_rate_after=0.3)
-        common = ["--plugin", str(spy), "--trace-hooks"]
+        common = ["--plugin", str(spy), "--trace-hooks", "--import-root", str(tmp_path)]
         planned = run("plan", "--inventory", INVENTORY, "--now", NOW, "--out", str(plan), *common, str(rules))
         applied = run("apply", str(plan), "--auto-approve", "--endpoint-url", endpoint.url, "--region", "us-east-1",
                       "--journal", str(journal), "--wait", "--format", "json", *common)  # fmt: skip

@@ -140,7 +140,7 @@ def _plan(
     from ..planning import load_plan, make_plan
 
     if len(paths) == 1 and paths[0].endswith(".json"):
-        document = load_plan(paths[0])
+        document = load_plan(paths[0], import_root)
         result = check_paths(document.get("files", []), Options(plugins=host, import_root=import_root))
         # The plan is applied as it was reviewed; what the checks say now is shown, and the
         # plugins' guards still judge every request just before it is sent.
