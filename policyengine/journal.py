@@ -83,8 +83,8 @@ class Journal:
         for raw in data.split(b"\n"):
             try:
                 record = json.loads(raw.decode("utf-8", errors="replace"))
-            except ValueError:
-                continue  # an empty line, or one cut short by a crash
+            except (ValueError, RecursionError):
+                continue  # an empty line, one cut short by a crash, or one that is not ours
             if isinstance(record, dict) and record.get("event") == "end" and record.get("outcome") == "accepted":
                 self.accepted[str(record.get("fingerprint"))] = record
         if data and not data.endswith(b"\n"):

@@ -259,7 +259,7 @@ def test_a_journal_cut_inside_a_character_or_busy_is_handled(
     run: Callable[..., Run], endpoint: ImageBuilderEndpoint, tmp_path: Path
 ) -> None:
     journal = tmp_path / "j.jsonl"
-    journal.write_bytes('{"event": "start", "rule": "é'.encode()[:-1])
+    journal.write_bytes(b"[" * 100_000 + b"\n" + '{"event": "start", "rule": "é'.encode()[:-1])  # not ours, then cut
     assert apply(run, endpoint, journal, "--auto-approve", "--allow-delete", RULES).code == 0
     import fcntl
 
