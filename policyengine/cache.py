@@ -17,15 +17,20 @@ import os
 import pickle
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .constants import ENV_CACHE_DIR, ENV_PLUGINS, ENV_PLUGINS_ALLOW, ENV_PLUGINS_BLOCK, PROJECT
 from .errors import Diagnostic
+from .sources import inside
 
-FORMAT = 1  # bump when the pickled entry changes shape
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+FORMAT = 2  # bump when the pickled entry changes shape
 
 
 @dataclass
@@ -36,7 +41,7 @@ class CheckAnswer:
     files: int
     rules: int
     texts: dict[str, str]
-    depends: dict[str, str]  # every file read (imports included) -> digest of its bytes
+    depends: dict[str, str | None]  # see `dependencies`
 
 
 def cache_dir() -> Path:
@@ -65,8 +70,23 @@ def key(
     return h.hexdigest()
 
 
-def load(entry_key: str) -> CheckAnswer | None:
-    """The cached answer for a key, if there is one, it is readable, and its imports are unchanged."""
+OUTSIDE = "outside"  # a dependency refused as outside the roots (E212): valid while it stays outside
+
+
+def dependencies(ws: Workspace) -> dict[str, str | None]:
+    """Each file an answer read (its digest), import not read (None) or refused (``OUTSIDE``)."""
+    depends: dict[str, str | None] = {path: digest(text.encode()) for path, text in ws.texts.items()}
+    depends.update({path: None for path in ws.unreadable})
+    depends.update({path: OUTSIDE for path in ws.outside})
+    return depends
+
+
+def load(entry_key: str, roots: Sequence[str] = (), run_files: Iterable[str] = ()) -> CheckAnswer | None:
+    """The cached answer for a key, if there is one, it is readable, and what it imports is unchanged.
+
+    An import is looked at only inside ``roots`` (nothing outside is opened): one that has moved
+    outside (a symbolic link changed), or back inside, makes the answer stale.
+    """
     directory = cache_dir()
     if not _trusted(directory):
         return None
@@ -76,8 +96,13 @@ def load(entry_key: str) -> CheckAnswer | None:
         return None
     if not isinstance(answer, CheckAnswer):
         return None
+    named = set(run_files)
     for path, expected in answer.depends.items():
-        if text_digest(path) != expected:
+        allowed = path in named or inside(path, roots)
+        if expected == OUTSIDE:
+            if allowed:
+                return None
+        elif not allowed or text_digest(path) != expected:
             return None
     return answer
 

@@ -18,8 +18,7 @@ from .inventory import Image, Inventory, load_inventory
 from .plan import PLAN_VERSION, Plan, build_plan, file_digest, plan_digest
 from .plugins import PluginHost
 from .servicemodel import validate
-from .sources import read
-from .workspace import import_roots, inside
+from .sources import import_roots, inside, read
 
 
 @dataclass

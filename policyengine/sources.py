@@ -149,3 +149,40 @@ def read_paths(paths: Iterable[str]) -> tuple[list[Source], list[Diagnostic]]:
         else:
             found.append(source)
     return found, diagnostics
+
+
+def import_roots(paths: Iterable[str], import_root: str | None = None) -> list[str]:
+    """The directories imports may read below: ``import_root``, else each path's repository.
+
+    A path's repository is the top of the git work tree that holds it (the nearest directory
+    above with a ``.git``), else the directory named (a file's own directory). Real paths, so a
+    symbolic link cannot lead an import outside.
+    """
+    if import_root is not None:
+        return [os.path.realpath(import_root)]
+    roots: list[str] = []
+    for path in paths:
+        start = os.path.realpath(path)
+        if not os.path.isdir(start):
+            start = os.path.dirname(start)
+        root = _work_tree(start) or start
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _work_tree(directory: str) -> str | None:
+    current = directory
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def inside(path: str, roots: Iterable[str]) -> bool:
+    """True when ``path`` (resolved through symbolic links) lies below one of ``roots``."""
+    real = os.path.realpath(path)
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)

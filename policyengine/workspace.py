@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .errors import Diagnostic, error
 from .parser import parse
-from .sources import Source, display_path, read, read_paths
+from .sources import Source, display_path, import_roots, inside, read, read_paths
 from .syntax import Import, ParsedFile
 
 
@@ -23,6 +23,8 @@ class Workspace:
 
     run_files: list[str] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)  # real paths imports may read below
+    outside: set[str] = field(default_factory=set)  # imports refused: outside the roots (E212), never opened
+    unreadable: set[str] = field(default_factory=set)  # imports that could not be read (E205)
     files: dict[str, ParsedFile] = field(default_factory=dict)
     imports: dict[tuple[str, int], str | None] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -39,43 +41,6 @@ class Workspace:
 def import_target(importer: str, path: str) -> str:
     """The path an ``import`` names: relative to the importing file's directory."""
     return display_path(os.path.join(os.path.dirname(importer), path))
-
-
-def import_roots(paths: Iterable[str], import_root: str | None = None) -> list[str]:
-    """The directories imports may read below: ``import_root``, else each path's repository.
-
-    A path's repository is the top of the git work tree that holds it (the nearest directory
-    above with a ``.git``), else the directory named (a file's own directory). Real paths, so a
-    symbolic link cannot lead an import outside.
-    """
-    if import_root is not None:
-        return [os.path.realpath(import_root)]
-    roots: list[str] = []
-    for path in paths:
-        start = os.path.realpath(path)
-        if not os.path.isdir(start):
-            start = os.path.dirname(start)
-        root = _work_tree(start) or start
-        if root not in roots:
-            roots.append(root)
-    return roots
-
-
-def _work_tree(directory: str) -> str | None:
-    current = directory
-    while True:
-        if os.path.exists(os.path.join(current, ".git")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
-
-
-def inside(path: str, roots: Iterable[str]) -> bool:
-    """True when ``path`` (resolved through symbolic links) lies below one of ``roots``."""
-    real = os.path.realpath(path)
-    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def load(paths: Iterable[str], import_root: str | None = None) -> Workspace:
@@ -113,12 +78,14 @@ def _follow_imports(ws: Workspace) -> None:
             target = import_target(path, item.path.value)
             if target not in ws.files and not inside(target, ws.roots):
                 ws.imports[(path, index)] = None
+                ws.outside.add(target)
                 ws.diagnostics.append(_outside(item, target, ws.roots))
                 continue
             if target not in ws.files and target not in failed:
                 source = read(target, target)
                 if isinstance(source, Diagnostic):
                     failed[target] = source.message
+                    ws.unreadable.add(target)
                     if source.code in ("E003", "E004"):  # the file exists: report its own problem there
                         ws.diagnostics.append(source)
                 else:

@@ -212,6 +212,31 @@ def test_the_cached_answer_of_one_import_root_is_not_given_for_another(run: Call
         assert "E212" in run("check", "a/", cwd=tmp_path).out
 
 
+def test_the_cache_never_answers_across_the_confinement(run: Callable[..., Run], tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / ".git").mkdir(parents=True)
+    common = 'let team = "x"\n'
+    _tree(repo, {"main.policy": 'import "link.policy"\n' + RULE, "in.policy": common})
+    _tree(outside, {"s.policy": common})  # the same bytes, outside
+    link = repo / "link.policy"
+    link.symlink_to("in.policy")
+    assert run("check", "main.policy", cwd=repo).code == 0  # cached
+    link.unlink()
+    link.symlink_to(outside / "s.policy")
+    assert "E212" in run("check", "main.policy", cwd=repo).out  # not the cached answer
+    link.unlink()
+    link.symlink_to("in.policy")
+    assert run("check", "main.policy", cwd=repo).code == 0  # nor the stale refusal
+
+
+def test_the_cache_notices_an_import_that_appears(run: Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    _tree(tmp_path, {"main.policy": 'import "common.policy"\n' + RULE})
+    assert "E205" in run("check", "main.policy", cwd=tmp_path).out  # cached
+    _tree(tmp_path, {"common.policy": 'let team = "x"\n'})
+    assert run("check", "main.policy", cwd=tmp_path).code == 0
+
+
 def test_compile_plan_and_apply_confine_imports_too(
     run: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

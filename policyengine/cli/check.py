@@ -56,8 +56,7 @@ def _answer(
     """The check's answer: from the cache when every input is unchanged, else computed (and saved)."""
     from .. import cache
     from ..engine import Options, check_paths, check_sources
-    from ..sources import Source, discover, read
-    from ..workspace import import_roots
+    from ..sources import Source, discover, import_roots, read
 
     files, problems = discover(paths)
     read_once = [read(path, path) for path in files] if use_cache and not problems else []
@@ -66,7 +65,7 @@ def _answer(
     roots = import_roots(paths, import_root)
     entry = cache.key({s.path: s.text.encode() for s in sources}, plugin, roots=roots) if usable else None
     if entry is not None:
-        hit = cache.load(entry)
+        hit = cache.load(entry, roots, files)
         if hit is not None:
             return hit
     options = Options(plugins=load_host(plugin, trace_hooks), import_root=import_root)
@@ -77,7 +76,7 @@ def _answer(
         files=len(result.workspace.run_files),
         rules=len(result.rules),
         texts={path: text for path, text in result.workspace.texts.items() if path in shown},
-        depends={path: cache.digest(text.encode()) for path, text in result.workspace.texts.items()},
+        depends=cache.dependencies(result.workspace),
     )
     if entry is not None and set(result.workspace.run_files) == set(files):
         cache.store(entry, answer)
