@@ -71,12 +71,16 @@ def load(paths: Iterable[str], plugins: bool = True, import_root: str | None = N
     return check_paths(paths, options)
 
 
-def loads(text: str, name: str = "<string>.policy", plugins: bool = True) -> Result:
-    """Check rule text held in memory (imports are read relative to ``name``); see ``load``."""
-    from .engine import check_sources
-    from .sources import Source
+def loads(text: str, name: str = "<string>.policy", plugins: bool = True, import_root: str | None = None) -> Result:
+    """Check rule text held in memory; see ``load``.
 
-    return check_sources([Source(name, text)], _options(plugins))
+    Imports are read relative to ``name``, and only below ``import_root`` (default: the git
+    repository of ``name``'s directory, else that directory; for the default name, the current one).
+    """
+    from .engine import check_sources
+    from .sources import Source, import_roots
+
+    return check_sources([Source(name, text)], _options(plugins), import_roots([name], import_root))
 
 
 def _options(plugins: bool) -> Any:
@@ -89,12 +93,12 @@ def _options(plugins: bool) -> Any:
     return Options(plugins=load_plugins())
 
 
-def compile(paths: Iterable[str], plugins: bool = True) -> list[dict[str, Any]]:
+def compile(paths: Iterable[str], plugins: bool = True, import_root: str | None = None) -> list[dict[str, Any]]:
     """The `StartResourceStateUpdate` requests the rules compile to, in the boto3 shape.
 
     Raises ``RuleErrors`` when the rules have errors (plugins' problems included, see ``load``).
     """
-    result = load(paths, plugins)
+    result = load(paths, plugins, import_root)
     if not result.ok:
         raise RuleErrors(result.diagnostics)
     return [r.request for r in result.compiled.requests]

@@ -151,7 +151,7 @@ EVERY_ATTEMPT = {  # the fault, the error code it ends in, words of the message
     "cut": (Faults(cut_rate=1.0), "IncompleteAnswer", "was cut short"),
     "slow": (Faults(slow_rate=1.0, slow_seconds=1.5), "ReadTimeoutError", "Read timeout on endpoint URL"),
     "html-502": (Faults(not_json_rate=1.0, not_json_kinds=("html-502",)), "NotJsonAnswer", "(HTTP 502, text/html)"),
-    "truncated-json": (Faults(not_json_rate=1.0, not_json_kinds=("truncated-json",)), "NotJsonAnswer", "not a JSON object: '{"),
+    "truncated-json": (Faults(not_json_rate=1.0, not_json_kinds=("truncated-json",)), "NotJsonAnswer", "object: '{"),
 }
 
 

@@ -255,6 +255,12 @@ def test_the_api_confines_imports_too(tmp_path: Path) -> None:
     _tree(tmp_path, {"a/main.policy": 'import "../b/common.policy"\n' + RULE, "b/common.policy": 'let team = "x"\n'})
     assert [d.code for d in policyengine.load([str(tmp_path / "a")], plugins=False).diagnostics][:1] == ["E212"]
     assert policyengine.load([str(tmp_path / "a")], plugins=False, import_root=str(tmp_path)).ok
+    assert policyengine.compile([str(tmp_path / "a")], plugins=False, import_root=str(tmp_path))
+    text, name = 'import "../b/common.policy"\n' + RULE, str(tmp_path / "a" / "x.policy")
+    assert [d.code for d in policyengine.loads(text, name, plugins=False).diagnostics][:1] == ["E212"]
+    assert policyengine.loads(text, name, plugins=False, import_root=str(tmp_path)).ok
+    outside = policyengine.loads('import "/etc/passwd"\n', plugins=False)  # the default name: the current directory
+    assert [d.code for d in outside.diagnostics] == ["E212"]
 
 
 # ---------------------------------------------------------------- files are written whole or not at all
