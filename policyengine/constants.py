@@ -27,6 +27,7 @@ MAX_SYNTAX_ERRORS_PER_FILE = 50
 MAX_NESTING = 64  # lists in lists, `not` after `not`: the language needs one level (E109)
 MAX_LIST_ITEMS = 10_000  # items of one list once named lists are spliced in (E318)
 MAX_RUN_VALUES = 1_000_000  # list items reached through names, and exclusion values times targets (E319)
+REQUEST_VALUES = 8  # what a request holds besides its exclusions: ARN, status, role, ... (E319)
 MAX_SUGGESTION_WORK = 500_000  # names compared for E201's did-you-mean hints in a run; then no suggestion
 
 # clientToken: the service model allows 64 characters, older service versions 36.

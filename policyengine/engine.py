@@ -16,7 +16,7 @@ from .model import Rule
 from .plugin_checks import check_calls, check_rules_with_plugins
 from .plugins import PluginHost
 from .resolve import resolve
-from .selection import SelectorContext, resolve_selectors
+from .selection import SelectorContext, charge_selected, resolve_selectors
 from .sources import Source
 from .workspace import Workspace, load, load_sources
 
@@ -95,9 +95,9 @@ def _finish(ws: Workspace, options: Options) -> Result:
             now = (options.now or datetime.now(UTC)).astimezone(UTC)
             context = SelectorContext(now, options.images, options.aws)
             selected, problems = resolve_selectors(usable, host, context)
-            diagnostics += problems
+            diagnostics += problems + charge_selected(usable, selected, resolved.spent, resolved.broken)
         diagnostics += check_rules_with_plugins(usable, host, selected)
-    compiled = compile_rules(rules, frozenset(resolved.broken), selected)
+    compiled = compile_rules(rules, frozenset(resolved.broken), selected)  # broken: over budget too
     diagnostics += compiled.diagnostics
     diagnostics.sort(key=Diagnostic.sort_key)
     return Result(ws, rules, compiled, diagnostics)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .constants import REQUEST_VALUES
 from .errors import Diagnostic, Note, Span, error, warning
 from .model import RESOURCES, Call, Exclusions, Include, LastLaunched, Rule, Status, Target, Text, Time
 from .scope import RV, Scopes, cycle, expect, strings
@@ -32,7 +33,6 @@ RULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 SINGLE = ("description", "owner", "status", "include", "role", "at", "token")
 DEFAULTS_ALLOWED = ("role", "include", "exclude", "notify", "owner")
 STATUS_WORDS = tuple(s.value for s in Status)
-_REQUEST_VALUES = 8  # the values of a request besides its exclusions: ARN, status, role, ... (E319)
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Resolved:
     rules: list[Rule]
     diagnostics: list[Diagnostic]
     broken: set[str] = field(default_factory=set)  # rules with syntax errors inside
+    spent: int = 0  # of the run's budget of values (E319); selected targets are charged later
 
 
 @dataclass
@@ -111,13 +112,13 @@ def resolve(ws: Workspace) -> Resolved:
             # every request carries the exclusions, which are also checked once on their own, and a
             # target reached through a name makes a request that the file did not pay for in bytes.
             exclusions = base_size + len(block.criteria)
-            cost = len(block.targets) * exclusions + exclusions + block.named_targets * _REQUEST_VALUES
+            cost = len(block.targets) * exclusions + exclusions + block.named_targets * REQUEST_VALUES
             if not scopes.spend(cost, item.name.span):
                 continue
             rule = _rule(item, block, defaults, base, diagnostics)
             if rule is not None:
                 rules.append(rule)
-    return Resolved(rules, diagnostics, broken)
+    return Resolved(rules, diagnostics, broken, scopes.spent)
 
 
 def _check_import_cycles(ws: Workspace, diagnostics: list[Diagnostic]) -> None:

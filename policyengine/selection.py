@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from .constants import MAX_RUN_VALUES, REQUEST_VALUES
 from .errors import Diagnostic, error
 from .inventory import Image
 from .model import Call, Rule, Target
@@ -100,3 +101,26 @@ def _run(registered: Registered, call: Call, context: SelectorContext) -> tuple[
             return [], replace(problem, source=registered.plugin)
         arns.append(value)
     return arns, None
+
+
+def charge_selected(
+    rules: Sequence[Rule], selected: dict[str, list[Target]], spent: int, over: set[str]
+) -> list[Diagnostic]:
+    """Charge the targets selectors found to the run's budget of values (E319), as written ones are.
+
+    Each selected target makes a request that carries the rule's exclusions. Past the budget, the
+    rule is reported once and added to ``over`` (not compiled), like every rule after it.
+    """
+    for index, rule in enumerate(rules):
+        found = selected.get(rule.name)
+        if not found:
+            continue
+        ex = rule.exclusions
+        values = REQUEST_VALUES + (len(ex.regions) + len(ex.shared_accounts) + len(ex.tags) + 2 if ex else 0)
+        spent += len(found) * values
+        if spent > MAX_RUN_VALUES:
+            over.update(r.name for r in rules[index:] if selected.get(r.name))
+            message = (f"with the images its selectors found, the rules of this run add up to more than "
+                       f"{MAX_RUN_VALUES:,} values; from here on, rules with selectors are not compiled")  # fmt: skip
+            return [error(rule.name_span, "E319", message, "narrow the selectors, or split the rules up")]
+    return []

@@ -430,3 +430,16 @@ def test_a_region_written_in_defaults_is_checked_once_for_all_rules() -> None:
     warned: set[Any] = set()
     first, second = (check_rule(rule, warned) for rule in result.rules[:2])
     assert len(first) == 50 and second == []  # the second rule's copies of the same regions: not worked out again
+
+
+@pytest.mark.fuzz
+def test_images_found_by_selectors_count_against_the_run_budget(tmp_path: Path, run: Callable[..., Run]) -> None:
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image/a/1.0.0/{}"
+    images = [{"arn": arn.format(i + 1), "name": "a", "version": f"1.0.0/{i + 1}", "type": "AMI",
+               "created": "2026-01-10T08:00:00Z", "status": "AVAILABLE"} for i in range(2000)]  # fmt: skip
+    (tmp_path / "inventory.json").write_text(json.dumps({"images": images}))
+    accounts = quoted([f"{100000000000 + i}" for i in range(600)])  # 2,000 requests × 600 accounts: over 1,000,000
+    selecting = 'select images(name: "a") status deprecated include amis role "arn:aws:iam::123456789012:role/R"'
+    (tmp_path / "r.policy").write_text(f'rule "wide" {{ {selecting} exclude amis when shared with {accounts} }}\n')
+    result = run("compile", "--inventory", str(tmp_path / "inventory.json"), str(tmp_path / "r.policy"))
+    assert result.code == 1 and "error[E319]" in result.err and result.out == ""
