@@ -217,3 +217,9 @@ def test_a_bad_value_causes_no_follow_on_errors(run: Callable[..., Run], write: 
 def test_a_file_importing_itself_is_one_cycle(run: Callable[..., Run], write: Callable[..., Path]) -> None:
     result = run("check", "--format", "json", str(write("s.policy", 'import "s.policy"\nlet a = 1\n')))
     assert [d["code"] for d in json.loads(result.out)["diagnostics"]] == ["E206"]
+
+
+@pytest.mark.parametrize("option", ["--rate", "--timeout"])
+def test_apply_refuses_a_number_that_is_not_one(run: Callable[..., Run], option: str) -> None:
+    result = run("apply", option, "nan", str(ROOT / "rules"))
+    assert result.code == 2 and "'nan' is not a number" in result.err

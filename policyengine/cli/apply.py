@@ -12,6 +12,7 @@ import click
 
 from ..constants import EXIT_FAIL, EXIT_OK
 from .common import (
+    FiniteRange,
     TimestampParam,
     aws_options,
     import_root_option,
@@ -33,11 +34,11 @@ SYMBOLS = {"accepted": ("+", "green"), "failed": ("x", "red"), "refused": ("!", 
 @click.option("--auto-approve", is_flag=True, help="Send without asking (required when stdin is not a terminal).")
 @click.option("--allow-delete", is_flag=True, help="Allow `status deleted` requests, which cannot be undone.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Requests in flight.")
-@click.option("--rate", type=click.FloatRange(0.1, 1000), default=10.0, show_default=True,
+@click.option("--rate", type=FiniteRange(0.1, 1000), default=10.0, show_default=True,
               help="Requests per second at most; halved whenever the service throttles.")  # fmt: skip
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), default=None,
               help="The journal of outcomes (JSON lines; default .policyengine/journal.jsonl).")  # fmt: skip
-@click.option("--timeout", type=click.FloatRange(0.05, 3600), default=30.0, show_default=True, metavar="SECONDS",
+@click.option("--timeout", type=FiniteRange(0.05, 3600), default=30.0, show_default=True, metavar="SECONDS",
               help="How long to wait to connect, and for each answer, before retrying (same token).")  # fmt: skip
 @click.option("--wait", is_flag=True, help="Follow each lifecycle execution to its end and report per resource.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

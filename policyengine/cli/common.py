@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -64,6 +65,17 @@ def load_host(plugin: tuple[str, ...], trace_hooks: bool) -> PluginHost:
     from ..plugins import load_plugins
 
     return load_plugins(plugin, trace=trace_hooks)
+
+
+class FiniteRange(click.FloatRange):
+    """A number in a range, and a number at all: `nan` passes a plain range check, since it compares false."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse and check the option's value."""
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 class TimestampParam(click.ParamType):  # type: ignore[type-arg]  # generic in newer click only
