@@ -106,8 +106,8 @@ def test_the_guard_refuses_through_apply(installed: object, tmp_path: Path) -> N
     with ImageBuilderEndpoint(str(inventory)) as endpoint:
         # ... and applied when it does: the guard refuses the request just before it is sent.
         result = cli("apply", "--endpoint-url", endpoint.url, "--region", "us-east-1", "--auto-approve",
-                     "--allow-delete", "--journal", str(tmp_path / "j.jsonl"), "--format", "json", str(plan_file),
-                     **aws)  # fmt: skip
+                     "--allow-delete", "--journal", str(tmp_path / "j.jsonl"), "--format", "json",
+                     "--import-root", str(tmp_path), str(plan_file), **aws)  # fmt: skip
         assert endpoint.accepted == []
     assert result.returncode == 1
     (outcome,) = json.loads(result.stdout)["outcomes"]
