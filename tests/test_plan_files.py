@@ -93,6 +93,20 @@ REPLACEMENTS = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.text(m
                          st.just({}), st.just("DELETED"), st.just("arn:aws:imagebuilder:x"))  # fmt: skip
 
 
+def _edit(document: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    edited = copy.deepcopy(document)
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(_paths(edited)[1:]))
+        parent = edited
+        for step in where[:-1]:
+            parent = parent[step]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[where[-1]]
+        else:
+            parent[where[-1]] = data.draw(REPLACEMENTS)
+    return edited
+
+
 @pytest.mark.fuzz
 @given(data=st.data())
 def test_any_edit_of_a_saved_plan_is_refused_or_changes_nothing(
@@ -108,20 +122,6 @@ def test_any_edit_of_a_saved_plan_is_refused_or_changes_nothing(
         assert str(path) in str(exc)
         return
     assert loaded == document  # what is shown and applied is exactly what was reviewed
-
-
-def _edit(document: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
-    edited = copy.deepcopy(document)
-    for _ in range(data.draw(st.integers(1, 3))):
-        where = data.draw(st.sampled_from(_paths(edited)[1:]))
-        parent = edited
-        for step in where[:-1]:
-            parent = parent[step]
-        if data.draw(st.booleans()) and isinstance(parent, dict):
-            del parent[where[-1]]
-        else:
-            parent[where[-1]] = data.draw(REPLACEMENTS)
-    return edited
 
 
 @pytest.mark.fuzz
