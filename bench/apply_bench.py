@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from check_bench import DOC, ROOT, cli, revision, write_doc  # bench/ is on sys.path when this script runs
+from check_bench import cli, publish, revision  # bench/ is on sys.path when this script runs
 
 from policyengine.testing import Faults, ImageBuilderEndpoint
 
@@ -191,10 +191,7 @@ def main() -> None:
             print(f"apply with {setting} ...", file=sys.stderr, flush=True)
             rows.append(measure(inv, rules, args.requests, setting, tmp, env))
     section = report(args.requests, settings, args.target, rows)
-    print(section)
-    if args.write:
-        write_doc(section, BEGIN, END)
-        print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(section, args.write, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -234,6 +234,14 @@ def write_doc(section: str, begin: str = BEGIN, end: str = END) -> None:
     DOC.write_text(text, encoding="utf-8")
 
 
+def publish(section: str, write: bool, begin: str = BEGIN, end: str = END) -> None:
+    """Print a benchmark's section, and with ``write`` also put it in docs/benchmarks.md."""
+    print(section)
+    if write:
+        write_doc(section, begin, end)
+        print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated rule counts (default: 1000,10000)")
@@ -258,10 +266,7 @@ def main() -> None:
             results[n] = measure(n, tmp, args.repeat)
 
     section = report(sizes, args.repeat, results, startup)
-    print(section)
-    if args.write:
-        write_doc(section)
-        print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(section, args.write)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from check_bench import DOC, ROOT, cli, revision, write_doc  # bench/ is on sys.path when this script runs
+from check_bench import ROOT, cli, publish, revision  # bench/ is on sys.path when this script runs
 
 BEGIN, END = "<!-- compare_custodian:begin -->", "<!-- compare_custodian:end -->"
 VENV = ROOT / "bench" / ".venv-c7n"
@@ -225,10 +225,7 @@ def main() -> None:
             results[n] = measure(n, tmp, env, args.repeat, warm)
 
     section = report(sizes, args.repeat, version, results, warm)
-    print(section)
-    if args.write:
-        write_doc(section, BEGIN, END)
-        print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(section, args.write, BEGIN, END)
 
 
 if __name__ == "__main__":

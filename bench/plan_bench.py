@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from check_bench import DOC, ROOT, cli, revision, write_doc  # bench/ is on sys.path when this script runs
+from check_bench import cli, publish, revision  # bench/ is on sys.path when this script runs
 
 BEGIN, END = "<!-- plan_bench:begin -->", "<!-- plan_bench:end -->"
 ACCOUNT, OTHERS = "123456789012", ("111122223333", "444455556666", "777788889999")
@@ -256,10 +256,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="plan_bench-") as tmp:
         results = measure(args.images, args.repeat, scale_repeat, Path(tmp))
     section = report(args.images, args.repeat, scale_repeat, results)
-    print(section)
-    if args.write:
-        write_doc(section, BEGIN, END)
-        print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
+    publish(section, args.write, BEGIN, END)
 
 
 if __name__ == "__main__":
