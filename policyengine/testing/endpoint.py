@@ -1452,18 +1452,16 @@ def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--rate-limit", type=float, default=None, metavar="PER_SECOND",
                        help="answer 429 CallRateLimitExceededException beyond this many requests a second")  # fmt: skip
     group.add_argument("--burst", type=int, default=1, help="requests the rate limit lets through at once (default 1)")
-    group.add_argument("--error-rate-before", type=float, default=0.0, metavar="SHARE",
-                       help="answer this share of requests 500 or 503 without acting")  # fmt: skip
-    group.add_argument("--error-rate-after", type=float, default=0.0, metavar="SHARE",
-                       help="act on this share of requests, then answer 500 or 503")  # fmt: skip
-    group.add_argument("--drop-rate", type=float, default=0.0, metavar="SHARE",
-                       help="close the connection unanswered for this share")  # fmt: skip
-    group.add_argument("--cut-rate", type=float, default=0.0, metavar="SHARE",
-                       help="send this share of answers half-way, then close the connection")  # fmt: skip
-    group.add_argument("--not-json-rate", type=float, default=0.0, metavar="SHARE",
-                       help="answer this share with an HTML page (200 or 502) or truncated JSON")  # fmt: skip
-    group.add_argument("--slow-rate", type=float, default=0.0, metavar="SHARE",
-                       help="answer this share --slow-seconds late")  # fmt: skip
+    shares = {
+        "--error-rate-before": "answer this share of requests 500 or 503 without acting",
+        "--error-rate-after": "act on this share of requests, then answer 500 or 503",
+        "--drop-rate": "close the connection unanswered for this share",
+        "--cut-rate": "send this share of answers half-way, then close the connection",
+        "--not-json-rate": "answer this share with an HTML page (200 or 502) or truncated JSON",
+        "--slow-rate": "answer this share --slow-seconds late",
+    }
+    for option, meaning in shares.items():
+        group.add_argument(option, type=float, default=0.0, metavar="SHARE", help=meaning)
     group.add_argument("--slow-seconds", type=float, default=0.0, metavar="SECONDS", help="how late a slow answer is")
     group.add_argument("--after-share", type=float, default=0.5, metavar="SHARE",
                        help="the share of drops, cuts, non-JSON and slow answers after acting")  # fmt: skip
