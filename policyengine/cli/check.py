@@ -55,7 +55,6 @@ def _answer(
 ) -> CheckAnswer:
     """The check's answer: from the cache when every input is unchanged, else computed (and saved)."""
     from .. import cache
-    from ..engine import Options, check_paths, check_sources
     from ..sources import Source, discover, import_roots, read
 
     files, problems = discover(paths)
@@ -68,6 +67,8 @@ def _answer(
         hit = cache.load(entry, roots, files)
         if hit is not None:
             return hit
+    from ..engine import Options, check_paths, check_sources  # the whole pipeline: not needed for a hit
+
     options = Options(plugins=load_host(plugin, trace_hooks), import_root=import_root)
     result = check_sources(sources, options, roots) if usable else check_paths(paths, options)  # nothing read twice
     shown = {d.span.file for d in result.diagnostics} | {n.span.file for d in result.diagnostics for n in d.notes}
