@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,7 +79,15 @@ def test_a_changed_plugin_is_noticed(run: Callable[..., Run], tree: Path) -> Non
 
 def test_no_cache_neither_reads_nor_writes(run: Callable[..., Run], tree: Path) -> None:
     assert run("check", "--no-cache", "rules").code == 0
-    assert entries(tree) == []
+    assert entries(tree) == []  # nothing written
+    run("check", "rules")
+    (entry,) = entries(tree)
+    planted = pickle.loads(entry.read_bytes())
+    planted.rules = 999  # an answer no real check would give
+    entry.write_bytes(pickle.dumps(planted))
+    assert "999 rules" in run("check", "rules").out  # the cache is read without --no-cache ...
+    assert "999 rules" not in run("check", "--no-cache", "rules").out  # ... and not with it
+    assert pickle.loads(entry.read_bytes()).rules == 999  # nor written
 
 
 def test_a_corrupt_entry_is_ignored(run: Callable[..., Run], tree: Path) -> None:

@@ -150,7 +150,8 @@ def test_plugins_load_only_from_entry_points_the_environment_variable_and_plugin
     for env in ({"POLICYENGINE_PLUGINS_BLOCK": "good_plugin,prod_guard,semver"},
                 {"POLICYENGINE_PLUGINS_ALLOW": "semver"}):  # fmt: skip
         (markers / "good_plugin").unlink(missing_ok=True)
-        _check(work, site, markers, **env)
+        checked = _check(work, site, markers, **env)
+        assert checked.returncode == 1 and "E210" in checked.stdout and "Traceback" not in checked.stderr, env
         assert list(markers.iterdir()) == [], env  # blocked, or not allowed: not even imported
 
     named = _check(work, site, markers, POLICYENGINE_PLUGINS="plugin", POLICYENGINE_PLUGINS_ALLOW="semver")
