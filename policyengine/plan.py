@@ -7,6 +7,7 @@ sources that `apply` checks before it trusts a saved plan.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,8 +43,6 @@ DIGEST_KEY = "plan_digest"
 
 
 def _body(document: dict[str, Any]) -> str:
-    import json
-
     said = {key: value for key, value in document.items() if key != DIGEST_KEY}
     return json.dumps(said, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -54,13 +53,17 @@ def plan_digest(document: dict[str, Any]) -> str:
     Computed over the compact JSON of the members in their order, so a saved plan read back
     gives the same digest; reordering its members by hand counts as an edit.
     """
-    return "sha256:" + hashlib.sha256(_body(document).encode("utf-8", "surrogatepass")).hexdigest()
+    return _digest(_body(document))
+
+
+def _digest(body: str) -> str:
+    return "sha256:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def plan_text(document: dict[str, Any]) -> str:
     """The plan as printed and saved: compact JSON ending with the digest of all before it (set in ``document``)."""
     body = _body(document)  # serialised once: for a large plan this is the costly part
-    document[DIGEST_KEY] = digest = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    document[DIGEST_KEY] = digest = _digest(body)
     return f'{body[:-1]},"{DIGEST_KEY}":"{digest}"}}'
 
 

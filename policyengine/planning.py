@@ -14,7 +14,7 @@ from typing import Any
 
 from .engine import Options, Result, check_paths
 from .errors import PolicyEngineError
-from .inventory import Image, Inventory, load_inventory
+from .inventory import Image, Inventory, json_path, load_inventory
 from .plan import PLAN_VERSION, Plan, build_plan, file_digest, plan_digest
 from .plugins import PluginHost
 from .servicemodel import validate
@@ -98,9 +98,8 @@ def load_plan(path: str, import_root: str | None = None) -> dict[str, Any]:
                                 " make the plan again")  # fmt: skip
     for n, item in enumerate(document["requests"]):
         for violation in validate(item["request"]):
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in violation.path)
-            raise PolicyEngineError(f"{path} is not a saved plan: $.requests[{n}].request{where}: "
-                                    f"{violation.message}")  # fmt: skip
+            where = json_path(("requests", n, "request", *violation.path))
+            raise PolicyEngineError(f"{path} is not a saved plan: {where}: {violation.message}")
     _showable(path, document)
     checked: dict[str, Any] = document
     return checked

@@ -197,3 +197,15 @@ def test_apply_of_a_broken_plan_sends_nothing_and_says_why(run: Callable[..., Ru
     assert result.code == 1 and "Traceback" not in result.err
     assert "$.requests[0].request: expected an object, found nothing" in result.err
     assert not (tmp_path / "j.jsonl").exists()
+
+
+def test_a_request_the_service_model_refuses_is_named_by_its_json_path(
+    saved: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    _, document = saved
+    edited = copy.deepcopy(document)
+    edited["requests"][1]["request"]["resourceArn"] = "x"
+    path = tmp_path / "plan.json"
+    path.write_text(plan_text(edited))  # the digest made again: the model still refuses it
+    with pytest.raises(PolicyEngineError, match=r"\$\.requests\[1\]\.request\.resourceArn: `x` does not match"):
+        load_plan(str(path))
