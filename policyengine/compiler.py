@@ -115,11 +115,10 @@ def compile_rules(
         if rule.name in skip:
             continue
         out.diagnostics.extend(check_rule(rule, warned))
-        targets = list(rule.targets)
         if selected is not None and rule.name in selected:
-            written = {t.arn for t in targets}
-            targets += [t for t in selected[rule.name] if t.arn not in written]
+            targets = rule.with_selected(selected[rule.name])
         else:
+            targets = list(rule.targets)
             for selector in rule.selectors:
                 out.unresolved.append(
                     Unresolved(rule.name, rule.file, rule.line, selector.name, selector.args, selector.span)

@@ -6,6 +6,7 @@ or the service model) are still reported where the user wrote the value.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -134,3 +135,8 @@ class Rule(_Model):
     def line(self) -> int:
         """The line of the rule's `rule` keyword."""
         return self.span.line
+
+    def with_selected(self, found: Iterable[Target]) -> list[Target]:
+        """The written targets, then those its selectors found that were not written too."""
+        written = {t.arn for t in self.targets}
+        return [*self.targets, *(t for t in found if t.arn not in written)]

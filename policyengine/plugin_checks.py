@@ -55,14 +55,11 @@ def validation_errors(registered: Registered, args: dict[str, Any]) -> list[Any]
             f.alias for f in model.model_fields.values() if f.alias
         }
         errors += [{"loc": (key,), "type": "extra_forbidden", "msg": "unknown"} for key in args if key not in known]
-    try:
-        with shielded(registered.plugin, f"the argument model of {registered.kind} `{registered.name}`"):
-            try:
-                model.model_validate(args)
-            except ValidationError as exc:
-                errors += list(exc.errors())
-    except PluginError:
-        raise
+    with shielded(registered.plugin, f"the argument model of {registered.kind} `{registered.name}`"):
+        try:
+            model.model_validate(args)
+        except ValidationError as exc:
+            errors += list(exc.errors())
     return errors
 
 
@@ -100,9 +97,7 @@ def check_rules_with_plugins(
         return []
     out: list[Diagnostic] = []
     for rule in rules:
-        found = (selected or {}).get(rule.name, ())
-        written = {t.arn for t in rule.targets} if found else set()
-        targets = [*rule.targets, *(t for t in found if t.arn not in written)]
+        targets = rule.with_selected((selected or {}).get(rule.name, ()))
         for plugin in plugins:
             view = rule.model_copy(
                 update={"targets": list(targets), "selectors": list(rule.selectors), "notify": list(rule.notify)}
