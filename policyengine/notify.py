@@ -30,11 +30,29 @@ def notify_plan(host: PluginHost, rules: Iterable[Rule], document: dict[str, Any
         requests = [r for r in document["requests"] if r["rule"] in names]
         part = dict(document, requests=requests, summary=summarize(requests))
         only = named_by[0] if len(named_by) == 1 else None
-        about = EventRule(only.name, only.owner.value if only.owner else None) if only else None
+        about = _about(only) if only else None
         failure = send(host, call, Event("plan", rule=about, plan=part))
         if failure:
             failures.append(failure)
     return failures
+
+
+def notify_requests(
+    host: PluginHost, requests: Iterable[tuple[dict[str, Any], dict[str, Any]]], rules: dict[str, Rule]
+) -> list[str]:
+    """Send a `request` event for each (plan entry, outcome) to the notifiers of its rule; return what failed."""
+    failures = []
+    for entry, outcome in requests:
+        rule = rules.get(entry["rule"])
+        if rule is None:
+            continue
+        event = Event("request", rule=_about(rule), request=entry["request"], outcome=outcome)
+        failures += [failure for call in rule.notify if (failure := send(host, call, event))]
+    return failures
+
+
+def _about(rule: Rule) -> EventRule:
+    return EventRule(rule.name, rule.owner.value if rule.owner else None)
 
 
 def send(host: PluginHost, call: Call, event: Event) -> str | None:

@@ -90,7 +90,7 @@ def apply_command(
     journal = Journal(journal_path or DEFAULT_JOURNAL)
     journal.open()  # before anything is announced or sent: an unusable journal stops the run here
     _confirm(auto_approve, len(document["requests"]))
-    from ..notify import notify_plan
+    from ..notify import notify_plan, notify_requests
 
     for failure in notify_plan(host, rules.values(), document):
         click.echo(f"policyengine: warning: {failure}", err=True)
@@ -109,7 +109,8 @@ def apply_command(
         from ..executions import wait_for
 
         wait_for(aws, outcomes, request_timeout=timeout)
-    warnings = dispatcher.warnings + _notify(host, items, outcomes, rules)
+    told = [({"rule": i.rule, "request": i.request}, o.to_json()) for i, o in zip(items, outcomes, strict=True)]
+    warnings = dispatcher.warnings + notify_requests(host, told, rules)
     for warning in warnings:
         click.echo(f"policyengine: warning: {warning}", err=True)
     _report(outcomes, fmt)
@@ -182,24 +183,6 @@ class _Progress:
 
     def close(self) -> None:
         self._bar.__exit__(None, None, None)
-
-
-def _notify(host: Any, items: list[Any], outcomes: list[Any], rules: dict[str, Any]) -> list[str]:
-    """Tell the rules' notifiers about every outcome; return what failed."""
-    from ..events import Event, EventRule
-    from ..notify import send
-
-    failures = []
-    for item, outcome in zip(items, outcomes, strict=True):
-        rule = rules.get(item.rule)
-        if rule is None:
-            continue
-        about = EventRule(rule.name, rule.owner.value if rule.owner else None)
-        for call in rule.notify:
-            failure = send(host, call, Event("request", rule=about, request=item.request, outcome=outcome.to_json()))
-            if failure:
-                failures.append(failure)
-    return failures
 
 
 def _report(outcomes: list[Any], fmt: str) -> None:
