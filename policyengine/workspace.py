@@ -24,7 +24,7 @@ class Workspace:
     run_files: list[str] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)  # real paths imports may read below
     outside: set[str] = field(default_factory=set)  # imports refused: outside the roots (E212), never opened
-    unreadable: set[str] = field(default_factory=set)  # imports that could not be read (E205)
+    unreadable: dict[str, str] = field(default_factory=dict)  # imports that could not be read, and why (E205)
     files: dict[str, ParsedFile] = field(default_factory=dict)
     imports: dict[tuple[str, int], str | None] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -69,7 +69,7 @@ def load_sources(sources: Iterable[Source], roots: list[str] | None = None) -> W
 
 def _follow_imports(ws: Workspace) -> None:
     pending = list(ws.files)
-    failed: dict[str, str] = {}
+    failed = ws.unreadable
     while pending:
         path = pending.pop()
         for index, item in enumerate(ws.files[path].items):
@@ -85,7 +85,6 @@ def _follow_imports(ws: Workspace) -> None:
                 source = read(target, target)
                 if isinstance(source, Diagnostic):
                     failed[target] = source.message
-                    ws.unreadable.add(target)
                     if source.code in ("E003", "E004"):  # the file exists: report its own problem there
                         ws.diagnostics.append(source)
                 else:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import resource
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -29,7 +27,7 @@ from policyengine.dispatch import Dispatcher, Item, Policy
 from policyengine.journal import Journal
 from policyengine.testing import Faults, ImageBuilderEndpoint
 
-from .conftest import FAULT_ROUNDS, Run, isolate
+from .conftest import FAULT_ROUNDS, Run, file_size_limit, isolate
 from .test_apply import INVENTORY, NOW, REQUESTS, RULES, apply, outcomes
 
 SEEDS = range(FAULT_ROUNDS)
@@ -228,16 +226,6 @@ def command(endpoint: ImageBuilderEndpoint, journal: Path) -> list[str]:
     return [str(Path(sys.executable).with_name("policyengine")), "apply", "--inventory", INVENTORY, "--now", NOW,
             "--endpoint-url", endpoint.url, "--region", "us-east-1", "--journal", str(journal), "--auto-approve",
             "--allow-delete", "--concurrency", "1", "--format", "json", RULES]  # fmt: skip
-
-
-def file_size_limit(limit: int) -> Callable[[], None]:
-    """A preexec_fn: writes past ``limit`` bytes fail with EFBIG, as on a full disk (SIGXFSZ ignored)."""
-
-    def limited() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return limited
 
 
 def journal_lines(run: Callable[..., Run], tmp_path: Path) -> list[bytes]:

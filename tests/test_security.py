@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +16,7 @@ import pytest
 import policyengine
 from policyengine.testing import Faults, ImageBuilderEndpoint
 
-from .conftest import ROOT, Run, isolate
+from .conftest import ROOT, Run, file_size_limit, isolate
 
 INVENTORY = str(ROOT / "rules" / "inventory.json")
 NOW = "2026-12-04T00:00:00Z"
@@ -267,20 +265,10 @@ def test_the_api_confines_imports_too(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- files are written whole or not at all
 
 
-def _with_disk_full_at(limit: int) -> Callable[[], None]:
-    """A child process in which writing past ``limit`` bytes fails, as on a full disk (EFBIG)."""
-
-    def limit_writes() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return limit_writes
-
-
 def _policyengine(args: list[str], cwd: Path, limit: int) -> subprocess.CompletedProcess[str]:
     environ = dict(os.environ, NO_COLOR="1", POLICYENGINE_PLUGINS_BLOCK="prod_guard,semver")
     return subprocess.run([sys.executable, "-m", "policyengine", *args], cwd=cwd, env=environ, text=True,
-                          capture_output=True, timeout=60, preexec_fn=_with_disk_full_at(limit))  # fmt: skip
+                          capture_output=True, timeout=60, preexec_fn=file_size_limit(limit))  # fmt: skip
 
 
 def _untouched(directory: Path, before: dict[str, bytes]) -> None:
