@@ -115,15 +115,19 @@ def cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "policyengine"]
 
 
-def run_child(cmd: list[str]) -> tuple[float, int]:
-    """Wall time in seconds and peak RSS in KiB of one run of ``cmd``, which must exit 0."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        sys.exit(f"error: {' '.join(cmd)} exited with {proc.returncode}")
+def run_child(cmd: list[str], env: dict[str, str] | None = None, out: Path | None = None) -> tuple[float, int]:
+    """Wall time (s) and peak RSS (KiB) of one run of ``cmd``, which must exit 0; its stdout goes to ``out``.
+
+    A child's peak RSS is at least its parent's at exec (Linux): the measuring process must stay small.
+    """
+    with open(out or os.devnull, "w", encoding="utf-8") as sink, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=sink, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        if (code := os.waitstatus_to_exitcode(status)) != 0:
+            err.seek(0)
+            sys.exit(f"error: {' '.join(cmd)[:300]} exited with {code}:\n{err.read()[-3000:]}")
     return wall, usage.ru_maxrss
 
 

@@ -22,11 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from check_bench import ROOT, cli, publish, revision  # bench/ is on sys.path when this script runs
+from check_bench import ROOT, cli, publish, revision, run_child  # bench/ is on sys.path when this script runs
 
 BEGIN, END = "<!-- compare_custodian:begin -->", "<!-- compare_custodian:end -->"
 VENV = ROOT / "bench" / ".venv-c7n"
@@ -96,17 +95,6 @@ def clean_env(home: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "POLICYENGINE_PLUGINS_BLOCK": BLOCKED,
     }
-
-
-def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall time in seconds and peak RSS in KiB of one run of ``cmd``, which must exit 0."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if (code := os.waitstatus_to_exitcode(status)) != 0:
-        sys.exit(f"error: {' '.join(cmd)} exited with {code}")
-    return wall, usage.ru_maxrss
 
 
 def accepted(cmd: list[str], env: dict[str, str], expect: str) -> None:

@@ -22,12 +22,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from check_bench import cli, publish, revision  # bench/ is on sys.path when this script runs
+from check_bench import cli, publish, revision, run_child  # bench/ is on sys.path when this script runs
 
 BEGIN, END = "<!-- plan_bench:begin -->", "<!-- plan_bench:end -->"
 ACCOUNT, OTHERS = "123456789012", ("111122223333", "444455556666", "777788889999")
@@ -147,25 +146,9 @@ def generate(tmp: Path, images: int) -> tuple[Path, Path]:
     return inv, rules
 
 
-def run_child(cmd: list[str], out: Path | None = None) -> tuple[float, int]:
-    """Wall time (s) and peak RSS (KiB) of ``cmd``, which must exit 0; its stdout goes to ``out``.
-
-    A child's peak RSS is at least its parent's at exec (Linux): this process must stay small.
-    """
-    with open(out or os.devnull, "w", encoding="utf-8") as sink, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        if (code := os.waitstatus_to_exitcode(status)) != 0:
-            err.seek(0)
-            sys.exit(f"error: {' '.join(cmd)[:300]} exited with {code}:\n{err.read()[-3000:]}")
-    return wall, usage.ru_maxrss
-
-
 def snippet(mode: str, files: tuple[Path, Path], tmp: Path) -> tuple[dict[str, Any], int]:
     """One run of SNIPPET (``load`` or ``plan``) in a fresh process: its figures and its peak RSS (KiB)."""
-    _, rss = run_child([sys.executable, "-c", SNIPPET, mode, *map(str, files)], tmp / "out.json")
+    _, rss = run_child([sys.executable, "-c", SNIPPET, mode, *map(str, files)], out=tmp / "out.json")
     return json.loads((tmp / "out.json").read_text(encoding="utf-8")), rss
 
 
