@@ -232,19 +232,20 @@ class Dispatcher:
         self.on_outcome = on_outcome
         self.warnings: list[str] = []
         self.unjournaled: list[Outcome] = []  # accepted, but the `end` record could not be written
+        self._clients: dict[str, Any] = {}  # by region, made by `run`
         self._random = random.Random()
 
     def run(self, items: Iterable[Item]) -> list[Outcome]:
         """Send every item; the outcomes in the items' order."""
         items = list(items)
-        for region in sorted({item.request["resourceArn"].split(":")[3] for item in items}):
-            self._client(region)  # made up front: client creation is not worth racing for
+        self._clients = {region: self._make_client(region) for region in sorted({_region(i) for i in items})}
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="policyengine-send") as pool:
             return list(pool.map(self._one, items))
 
-    def _client(self, region: str) -> Any:
+    def _make_client(self, region: str) -> Any:
+        """The region's client, with the answer checks registered: made up front, not raced for."""
         client = self.aws.client("imagebuilder", region, self.policy.botocore_retries, self.policy.timeout)
-        events = client.meta.events  # registered once per client (unique ids)
+        events = client.meta.events
         events.register(f"before-parse.imagebuilder.{OPERATION}", check_answer, unique_id="policyengine-check")
         events.register(f"response-received.imagebuilder.{OPERATION}", note_attempt, unique_id="policyengine-note")
         return client
@@ -264,7 +265,7 @@ class Dispatcher:
 
     def _decide(self, item: Item) -> Outcome:
         base = Outcome(item.rule, item.request["resourceArn"], item.token, "skipped")
-        region = item.request["resourceArn"].split(":")[3]
+        region = _region(item)
         mark = fingerprint(f"{self.aws.settings.endpoint_url or 'aws'}|{self.aws.settings.profile or ''}|{region}",
                            item.request)  # fmt: skip
         if mark in self.journal.accepted:
@@ -311,7 +312,7 @@ class Dispatcher:
         return None
 
     def _send(self, item: Item, outcome: Outcome) -> Outcome:
-        client = self._client(item.request["resourceArn"].split(":")[3])
+        client = self._clients[_region(item)]
         _ATTEMPT.faults = outcome.faults
         try:
             return self._attempts(client, item, outcome)
@@ -377,3 +378,8 @@ class Dispatcher:
     def _sleep(self, attempt: int, base: float) -> None:
         """Full-jitter exponential backoff."""
         time.sleep(self._random.uniform(0, min(self.policy.cap, base * 2 ** (attempt - 1))))
+
+
+def _region(item: Item) -> str:
+    """The region of the image a request is for (the fourth field of its ARN)."""
+    return str(item.request["resourceArn"].split(":")[3])
