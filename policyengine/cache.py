@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .constants import ENV_CACHE_DIR, ENV_PLUGINS, ENV_PLUGINS_ALLOW, ENV_PLUGINS_BLOCK, PROJECT
+from .constants import ENV_CACHE_DIR, PROJECT
 from .errors import Diagnostic
 from .sources import inside
 
@@ -163,19 +163,14 @@ def _botocore() -> str:
 
 def _plugins(extra: list[str], environ: Mapping[str, str]) -> str:
     """The plugins that would load, found without importing any of them."""
-    from importlib.metadata import entry_points
+    from . import plugin_sources
 
     parts = []
-    allow = {n.strip() for n in environ.get(ENV_PLUGINS_ALLOW, "").split(",") if n.strip()}
-    block = {n.strip() for n in environ.get(ENV_PLUGINS_BLOCK, "").split(",") if n.strip()}
-    for ep in sorted(entry_points(group=PROJECT), key=lambda e: e.name):
-        if ep.name in block or (allow and ep.name not in allow):
-            continue
+    for ep in plugin_sources.allowed_entry_points(environ):
         version = ep.dist.version if ep.dist else ""
         parts.append(f"ep:{ep.name}={ep.value}@{version}:{_module_stamp(ep.module)}")
-    named = [p.strip() for p in environ.get(ENV_PLUGINS, "").split(",") if p.strip()]
-    for spec in [*named, *extra]:
-        if spec.endswith(".py") or "/" in spec or os.sep in spec:
+    for spec, _ in plugin_sources.named(environ, extra):
+        if plugin_sources.is_file(spec):
             parts.append(f"file:{os.path.realpath(spec)}:{_stamp(spec)}")
         else:
             parts.append(f"module:{spec}:{_module_stamp(spec)}")

@@ -26,8 +26,8 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
-from .constants import ENV_PLUGINS, ENV_PLUGINS_ALLOW, ENV_PLUGINS_BLOCK, ENV_TRACE_HOOKS, PROJECT
+from . import hookspecs, plugin_sources
+from .constants import ENV_TRACE_HOOKS, PROJECT
 from .errors import PolicyEngineError
 from .keywords import ALL_KEYWORDS
 
@@ -144,13 +144,8 @@ def load_plugins(
     for module_name in DEFAULT_PLUGINS:
         _register(manager, infos, importlib.import_module(module_name), module_name, "built-in", None)
     _load_entry_points(manager, infos, env)
-    named = [(p.strip(), ENV_PLUGINS) for p in env.get(ENV_PLUGINS, "").split(",") if p.strip()]
-    seen: set[str] = set()
-    for spec, source in [*named, *((s, "--plugin") for s in extra)]:
-        key = os.path.realpath(spec) if _is_file(spec) else spec
-        if key not in seen:  # a plugin named twice is imported once
-            seen.add(key)
-            _register(manager, infos, *_import(spec), source, None)
+    for spec, source in plugin_sources.named(env, list(extra)):
+        _register(manager, infos, *_import(spec), source, None)
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -162,13 +157,7 @@ def load_plugins(
 
 
 def _load_entry_points(manager: pluggy.PluginManager, infos: list[PluginInfo], env: Mapping[str, str]) -> None:
-    from importlib.metadata import entry_points
-
-    allow = {n.strip() for n in env.get(ENV_PLUGINS_ALLOW, "").split(",") if n.strip()}
-    block = {n.strip() for n in env.get(ENV_PLUGINS_BLOCK, "").split(",") if n.strip()}
-    for ep in sorted(entry_points(group=PROJECT), key=lambda e: e.name):
-        if ep.name in block or (allow and ep.name not in allow):
-            continue
+    for ep in plugin_sources.allowed_entry_points(env):
         with shielded(ep.name, f"loading `{ep.value}`"):
             module = ep.load()
         version = ep.dist.version if ep.dist else None
@@ -176,15 +165,11 @@ def _load_entry_points(manager: pluggy.PluginManager, infos: list[PluginInfo], e
         _register(manager, infos, module, ep.name, source, version)
 
 
-def _is_file(spec: str) -> bool:
-    return spec.endswith(".py") or os.sep in spec or "/" in spec
-
-
 def _import(spec: str) -> tuple[ModuleType, str]:
     """Import a plugin named by module or by ``.py`` file; return it and its name."""
     if not spec:
         raise PluginError(spec, "an empty name is not a module or a file")
-    if not _is_file(spec):
+    if not plugin_sources.is_file(spec):
         with shielded(spec, "importing it"):
             return importlib.import_module(spec), spec
     path = Path(spec)
